@@ -1,0 +1,74 @@
+"""Plan -> Flyte workflow: the one place that knows flytekit's workflow API."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, tzinfo
+from typing import Any, Mapping, NamedTuple, Optional, Union
+
+from flytekit.core.node import Node
+from flytekit.core.workflow import ImperativeWorkflow, WorkflowBase, WorkflowFailurePolicy
+
+from .launch_plans import LaunchPlanLike
+from .plan import BackfillPlan, node_id, node_label, plan_backfill
+
+
+class BackfillWorkflow(NamedTuple):
+    """What ``create_backfill_workflow`` returns; unpacks like the built-in's ``(workflow, first, last)``."""
+
+    workflow: WorkflowBase
+    first_instant: datetime
+    last_instant: datetime
+
+
+def build_workflow(plan: BackfillPlan) -> ImperativeWorkflow:
+    """One launch-plan node per instant, in plan order; serial plans chain each node after the previous one."""
+    workflow = ImperativeWorkflow(name=plan.workflow_name, failure_policy=plan.failure_policy)
+    previous: Optional[Node] = None
+    for instant in plan.instants:
+        node = workflow.add_launch_plan(plan.launch_plan, **plan.inputs_for(instant))
+        node.with_overrides(
+            node_name=node_id(instant),
+            name=node_label(instant),
+            retries=plan.per_node_retries,
+            timeout=plan.per_node_timeout,
+        )
+        if previous is not None and not plan.parallel:
+            previous.runs_before(node)
+        previous = node
+    return workflow
+
+
+def create_backfill_workflow(
+    start_date: datetime,
+    end_date: datetime,
+    for_lp: Optional[LaunchPlanLike],
+    parallel: bool = False,
+    per_node_timeout: Optional[timedelta] = None,
+    per_node_retries: int = 0,
+    failure_policy: Optional[WorkflowFailurePolicy] = None,
+    *,
+    reverse: bool = False,
+    timezone: Union[str, tzinfo, None] = None,
+    anchor: Optional[datetime] = None,
+    inputs: Optional[Mapping[str, Any]] = None,
+) -> BackfillWorkflow:
+    """A workflow that runs ``for_lp`` once for every instant its schedule fires in (start_date, end_date].
+
+    Drop-in for ``flytekit.remote.backfill.create_backfill_workflow`` (same positional arguments, same
+    ``(workflow, first instant, last instant)`` result) with the end really inclusive, fixed rates, time zones and
+    the keyword options of :func:`plan_backfill`.
+    """
+    plan = plan_backfill(
+        start_date,
+        end_date,
+        for_lp,
+        parallel,
+        per_node_timeout,
+        per_node_retries,
+        failure_policy,
+        reverse=reverse,
+        timezone=timezone,
+        anchor=anchor,
+        inputs=inputs,
+    )
+    return BackfillWorkflow(build_workflow(plan), plan.first_instant, plan.last_instant)

@@ -1,0 +1,96 @@
+"""What a backfill needs to know about a launch plan, read the same way from a local or a fetched one."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta, tzinfo
+from typing import FrozenSet, Optional, Union
+
+from flytekit.core.launch_plan import LaunchPlan
+from flytekit.models.schedule import Schedule as ScheduleModel
+from flytekit.remote.entities import FlyteLaunchPlan
+
+from .errors import MissingLaunchPlanError, NoScheduleError, UnsupportedScheduleError
+from .schedules import Cron, Rate, Schedule
+
+LaunchPlanLike = Union[LaunchPlan, FlyteLaunchPlan]
+
+_RATE_UNITS = {
+    ScheduleModel.FixedRateUnit.MINUTE: timedelta(minutes=1),
+    ScheduleModel.FixedRateUnit.HOUR: timedelta(hours=1),
+    ScheduleModel.FixedRateUnit.DAY: timedelta(days=1),
+}
+
+
+@dataclass(frozen=True)
+class LaunchPlanFacts:
+    """Name, version, schedule and input names of a launch plan."""
+
+    name: str
+    version: Optional[str]
+    schedule: ScheduleModel
+    kickoff_input: Optional[str]
+    inputs: FrozenSet[str]
+    fixed_inputs: FrozenSet[str]
+
+
+def facts_of(launch_plan: Optional[LaunchPlanLike]) -> LaunchPlanFacts:
+    """Reads a LaunchPlan or FlyteLaunchPlan; raises if it is missing or has no schedule."""
+    if launch_plan is None:
+        raise MissingLaunchPlanError("a launch plan is required: pass the scheduled LaunchPlan to backfill")
+    if isinstance(launch_plan, FlyteLaunchPlan):
+        schedule = launch_plan.entity_metadata.schedule if launch_plan.entity_metadata else None
+        version = launch_plan.id.version
+        fixed = frozenset(launch_plan.fixed_inputs.literals or {}) if launch_plan.fixed_inputs else frozenset()
+        if launch_plan.interface is not None:
+            inputs = frozenset(launch_plan.interface.inputs)
+        else:
+            inputs = frozenset(launch_plan.default_inputs.parameters or {}) | fixed
+    elif isinstance(launch_plan, LaunchPlan):
+        schedule, version = launch_plan.schedule, None
+        fixed = frozenset(launch_plan.fixed_inputs.literals or {})
+        inputs = frozenset(launch_plan.python_interface.inputs)
+    else:
+        raise MissingLaunchPlanError(
+            f"expected a flytekit LaunchPlan or FlyteLaunchPlan, got {type(launch_plan).__name__}"
+        )
+    if not _is_scheduled(schedule):
+        raise NoScheduleError(
+            f"launch plan {launch_plan.name!r} has no schedule: only launch plans with a CronSchedule or FixedRate "
+            "can be backfilled"
+        )
+    return LaunchPlanFacts(
+        name=launch_plan.name,
+        version=version,
+        schedule=schedule,
+        kickoff_input=schedule.kickoff_time_input_arg or None,
+        inputs=inputs,
+        fixed_inputs=fixed,
+    )
+
+
+def _is_scheduled(schedule: Optional[ScheduleModel]) -> bool:
+    if schedule is None:
+        return False
+    cron = schedule.cron_schedule
+    return bool(schedule.cron_expression or (schedule.rate and schedule.rate.value) or (cron and cron.schedule))
+
+
+def schedule_from_model(
+    model: ScheduleModel, zone: Union[str, tzinfo, None] = None, anchor: Optional[datetime] = None
+) -> Schedule:
+    """flytekit's schedule model as a pure Cron or Rate."""
+    if model.cron_schedule is not None and model.cron_schedule.schedule:
+        if anchor is not None:
+            raise UnsupportedScheduleError("an anchor applies to FixedRate schedules only; drop it for a cron schedule")
+        return Cron.parse(model.cron_schedule.schedule, zone)
+    if model.rate is not None and model.rate.value:
+        if zone is not None:
+            raise UnsupportedScheduleError(
+                "a time zone applies to cron schedules only; a FixedRate runs every period regardless of the clock"
+            )
+        return Rate(period=model.rate.value * _RATE_UNITS[model.rate.unit], anchor=anchor)
+    raise UnsupportedScheduleError(
+        f"the schedule's deprecated AWS cron_expression {model.cron_expression!r} is not run by the native "
+        "scheduler; re-register the launch plan with CronSchedule(schedule=...)"
+    )

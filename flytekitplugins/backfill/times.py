@@ -1,0 +1,52 @@
+"""Time rules: naive means UTC, everything leaves here UTC-aware, and time zones are IANA names."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone, tzinfo
+from typing import Optional, Union
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from .errors import InvalidWindowError, UnknownTimezoneError
+
+UTC = timezone.utc
+
+TimezoneLike = Union[str, tzinfo, None]
+
+
+def as_utc(value: datetime, what: str = "date") -> datetime:
+    """A naive datetime is read as UTC; an aware one is converted to UTC."""
+    if not isinstance(value, datetime):
+        raise InvalidWindowError(f"the {what} must be a datetime, got {type(value).__name__} {value!r}")
+    if value.tzinfo is None or value.utcoffset() is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def resolve_timezone(zone: TimezoneLike) -> tzinfo:
+    """An IANA name (``Europe/Berlin``), a tzinfo, or None (UTC) as a tzinfo."""
+    if zone is None:
+        return UTC
+    if isinstance(zone, tzinfo):
+        return zone
+    if zone.upper() in ("UTC", "Z", "ETC/UTC"):
+        return UTC
+    try:
+        return ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError) as e:
+        raise UnknownTimezoneError(
+            f"unknown time zone {zone!r}: give an IANA name such as 'UTC', 'Europe/Berlin' or 'America/New_York'"
+        ) from e
+
+
+def timezone_name(zone: tzinfo) -> str:
+    """A stable name for a tzinfo, used in plans and fingerprints."""
+    return "UTC" if zone is UTC else str(getattr(zone, "key", None) or zone)
+
+
+def iso_utc(value: datetime) -> str:
+    """``2024-03-10T07:00:00Z``: ISO 8601 with a Z, seconds always, microseconds only when present."""
+    return as_utc(value).isoformat().replace("+00:00", "Z")
+
+
+def optional_utc(value: Optional[datetime], what: str) -> Optional[datetime]:
+    return None if value is None else as_utc(value, what)
