@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
-from typing import FrozenSet, List, Optional, Sequence, Tuple, Union
+from typing import FrozenSet, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 from croniter import croniter
 
@@ -61,7 +61,28 @@ def check_window(start: datetime, end: datetime) -> Tuple[datetime, datetime]:
     return start_utc, end_utc
 
 
-FieldSet = Optional[FrozenSet[int]]  # None means '*': every value
+class CronFields(NamedTuple):
+    """The values each field matches (days of week with Sunday = 0) and whether each day field is a star."""
+
+    minutes: FrozenSet[int]
+    hours: FrozenSet[int]
+    days_of_month: FrozenSet[int]
+    months: FrozenSet[int]
+    days_of_week: FrozenSet[int]
+    day_of_month_is_star: bool
+    day_of_week_is_star: bool
+
+
+_FULL_RANGES = (range(60), range(24), range(1, 32), range(1, 13), range(7))
+
+
+def _is_star(field: str) -> bool:
+    """robfig/cron's star bit: some comma part is '*' or '?', unstepped or stepped by 1 ('1-31' is no star)."""
+    for part in field.split(","):
+        span, _, step = part.partition("/")
+        if span in ("*", "?") and step in ("", "1"):
+            return True
+    return False
 
 
 @dataclass(frozen=True)
@@ -85,8 +106,8 @@ class Cron:
         return cron
 
     @property
-    def fields(self) -> Tuple[FieldSet, FieldSet, FieldSet, FieldSet, FieldSet]:
-        """(minutes, hours, days of month, months, days of week with Sunday = 0); None stands for '*'."""
+    def fields(self) -> CronFields:
+        """The expression's five fields, expanded by croniter, with robfig/cron's star rule for the day fields."""
         expression = _DESCRIPTORS.get(self.expression.lower(), self.expression)
         if expression.lower().startswith("@every"):
             raise UnsupportedScheduleError(
@@ -105,22 +126,23 @@ class Cron:
             raise UnsupportedScheduleError(
                 f"cron {self.expression!r} uses 'L' or '#', which the Flyte scheduler (robfig/cron) does not know"
             )
-        return tuple(None if field == ["*"] else frozenset(field) for field in expanded)  # type: ignore[return-value]
+        values = [frozenset(full if field == ["*"] else field) for field, full in zip(expanded, _FULL_RANGES)]
+        text_fields = expression.split()
+        return CronFields(*values, _is_star(text_fields[2]), _is_star(text_fields[4]))
 
     def instants(self, start: datetime, end: datetime) -> List[datetime]:
         """Every instant in (start, end], UTC-aware, in time order."""
-        minutes, hours, days_of_month, months, days_of_week = self.fields
-        times_of_day = [time(h, m) for h in sorted(hours or range(24)) for m in sorted(minutes or range(60))]
+        fields = self.fields
+        times_of_day = [time(h, m) for h in sorted(fields.hours) for m in sorted(fields.minutes)]
+        both_days_must_match = fields.day_of_month_is_star or fields.day_of_week_is_star
 
         def day_fires(day: date) -> bool:
-            if months is not None and day.month not in months:
+            if day.month not in fields.months:
                 return False
-            dom_ok = days_of_month is None or day.day in days_of_month
-            dow_ok = days_of_week is None or day.isoweekday() % 7 in days_of_week
-            # robfig/cron: if either day field is '*', both must match; otherwise either may.
-            if days_of_month is None or days_of_week is None:
-                return dom_ok and dow_ok
-            return dom_ok or dow_ok
+            dom_ok = day.day in fields.days_of_month
+            dow_ok = day.isoweekday() % 7 in fields.days_of_week
+            # robfig/cron: if either day field is a star, both must match; otherwise either may.
+            return (dom_ok and dow_ok) if both_days_must_match else (dom_ok or dow_ok)
 
         # One spare day on each side covers every UTC offset; the window rule trims the rest.
         day = start.astimezone(self.zone).date() - timedelta(days=1)

@@ -1,0 +1,126 @@
+"""Planned instants against an independent oracle: a brute-force, minute-by-minute scan of the window.
+
+The oracle shares no code with the plugin: it parses the cron fields itself and, for every whole UTC minute in
+(start, end], reads the zone's wall clock and asks whether the fields match. That is the native scheduler's rule
+(a wall time skipped by DST never fires, a repeated one fires twice) stated in its plainest form.
+"""
+
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from flytekitplugins.backfill import Cron, Rate
+
+UTC = timezone.utc
+FIELD_RANGES = [(0, 59), (0, 23), (1, 31), (1, 12), (0, 6)]
+ZONES = ["UTC", "America/New_York", "Europe/Berlin", "Australia/Lord_Howe", "Asia/Kolkata", "America/Santiago"]
+# Days on which some of the zones above change their clocks, so that windows often straddle a transition.
+DST_DAYS = [datetime(2024, 3, 10), datetime(2024, 11, 3), datetime(2024, 3, 31), datetime(2024, 10, 27),
+            datetime(2024, 4, 7), datetime(2024, 10, 6), datetime(2024, 9, 8)]
+
+
+@st.composite
+def cron_field(draw, low, high):
+    kind = draw(st.sampled_from(["star", "star-one", "full-range", "star-step", "list", "list"]))
+    if kind in ("star", "star-one"):
+        return {"star": "*", "star-one": "*/1"}[kind]
+    if kind == "full-range":
+        return f"{low}-{high}"
+    if kind == "star-step":
+        return f"*/{draw(st.integers(2, max(2, high - low)))}"
+    items = []
+    for _ in range(draw(st.integers(1, 3))):
+        a = draw(st.integers(low, high))
+        b = draw(st.integers(a, high))
+        item = str(a) if a == b else f"{a}-{b}"
+        if a != b and draw(st.booleans()):
+            item += f"/{draw(st.integers(1, b - a + 1))}"
+        items.append(item)
+    return ",".join(items)
+
+
+@st.composite
+def cron_expression(draw):
+    # Keep minutes and hours busy enough that most windows hold a few runs.
+    fields = [draw(cron_field(low, high)) for low, high in FIELD_RANGES]
+    return " ".join(fields)
+
+
+def oracle_values(field, low, high):
+    """The set of values a field matches, and whether it is a star (robfig: '*' or '*/1', never a range)."""
+    if field in ("*", "*/1"):
+        return set(range(low, high + 1)), True
+    values = set()
+    for item in field.split(","):
+        span, _, step = item.partition("/")
+        if span == "*":
+            a, b = low, high
+        elif "-" in span:
+            a, b = map(int, span.split("-"))
+        else:
+            a = b = int(span)
+        values.update(range(a, b + 1, int(step or 1)))
+    return values, False
+
+
+def oracle_scan(expression, zone_name, start, end):
+    fields = [oracle_values(f, lo, hi) for f, (lo, hi) in zip(expression.split(), FIELD_RANGES)]
+    (minutes, _), (hours, _), (doms, dom_star), (months, _), (dows, dow_star) = fields
+    zone = ZoneInfo(zone_name)
+    t = start.replace(second=0, microsecond=0) + timedelta(minutes=1)
+    found = []
+    while t <= end:
+        wall = t.astimezone(zone)
+        dom_ok, dow_ok = wall.day in doms, (wall.weekday() + 1) % 7 in dows
+        day_ok = (dom_ok and dow_ok) if (dom_star or dow_star) else (dom_ok or dow_ok)
+        if wall.minute in minutes and wall.hour in hours and wall.month in months and day_ok:
+            found.append(t)
+        t += timedelta(minutes=1)
+    return found
+
+
+@st.composite
+def window(draw, max_minutes):
+    if draw(st.booleans()):
+        base = draw(st.sampled_from(DST_DAYS)) - timedelta(hours=draw(st.integers(0, 30)))
+    else:
+        base = draw(st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2035, 12, 31)))
+    start = (base + timedelta(seconds=draw(st.integers(0, 3600)))).replace(tzinfo=UTC)
+    return start, start + timedelta(minutes=draw(st.integers(1, max_minutes)))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(cron_expression(), st.sampled_from(ZONES), window(max_minutes=3 * 24 * 60))
+def test_cron_instants_equal_a_minute_by_minute_scan(expression, zone, bounds):
+    start, end = bounds
+    assert Cron.parse(expression, zone).instants(start, end) == oracle_scan(expression, zone, start, end)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.sampled_from(["@hourly", "@daily", "30 2 * * *", "30 1 * * *", "*/20 0-3 * * *"]), st.sampled_from(ZONES),
+       window(max_minutes=4 * 24 * 60))
+def test_dst_sensitive_schedules_equal_the_scan(expression, zone, bounds):
+    start, end = bounds
+    five_fields = {"@hourly": "0 * * * *", "@daily": "0 0 * * *"}.get(expression, expression)
+    assert Cron.parse(expression, zone).instants(start, end) == oracle_scan(five_fields, zone, start, end)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.integers(1, 3 * 24 * 60).map(lambda m: timedelta(minutes=m)),
+    st.one_of(st.none(), st.integers(-10**6, 10**6).map(lambda m: datetime(2024, 1, 1, tzinfo=UTC) + timedelta(minutes=m))),
+    window(max_minutes=10 * 24 * 60),
+)
+def test_fixed_rate_instants_equal_a_minute_by_minute_scan(period, anchor, bounds):
+    start, end = bounds
+    origin = start if anchor is None else anchor
+    # Scan every minute offset from the anchor that lands in the window and keep the whole multiples of the period.
+    expected = []
+    t = origin + ((start - origin) // timedelta(minutes=1)) * timedelta(minutes=1)
+    while t <= end:
+        if start < t and (t - origin) % period == timedelta(0):
+            expected.append(t)
+        t += timedelta(minutes=1)
+    assert Rate(period, anchor).instants(start, end) == expected
