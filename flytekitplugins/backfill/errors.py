@@ -48,3 +48,7 @@ class KickoffInputError(BackfillUsageError):
 
 class InputOverrideError(BackfillUsageError):
     """An input override names an unknown input or tries to change a fixed one."""
+
+
+class MissingInputError(BackfillUsageError):
+    """A launch plan input has no default, is not fixed and is not the kickoff input, so no run could start."""

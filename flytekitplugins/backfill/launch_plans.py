@@ -32,6 +32,7 @@ class LaunchPlanFacts:
     kickoff_input: Optional[str]
     inputs: FrozenSet[str]
     fixed_inputs: FrozenSet[str]
+    required_inputs: FrozenSet[str]
 
 
 def facts_of(launch_plan: Optional[LaunchPlanLike]) -> LaunchPlanFacts:
@@ -42,14 +43,16 @@ def facts_of(launch_plan: Optional[LaunchPlanLike]) -> LaunchPlanFacts:
         schedule = launch_plan.entity_metadata.schedule if launch_plan.entity_metadata else None
         version = launch_plan.id.version
         fixed = frozenset(launch_plan.fixed_inputs.literals or {}) if launch_plan.fixed_inputs else frozenset()
+        parameters = launch_plan.default_inputs.parameters or {} if launch_plan.default_inputs else {}
         if launch_plan.interface is not None:
             inputs = frozenset(launch_plan.interface.inputs)
         else:
-            inputs = frozenset(launch_plan.default_inputs.parameters or {}) | fixed
+            inputs = frozenset(parameters) | fixed
     elif isinstance(launch_plan, LaunchPlan):
         schedule, version = launch_plan.schedule, None
         fixed = frozenset(launch_plan.fixed_inputs.literals or {})
         inputs = frozenset(launch_plan.python_interface.inputs)
+        parameters = launch_plan.parameters.parameters
     else:
         raise MissingLaunchPlanError(
             f"expected a flytekit LaunchPlan or FlyteLaunchPlan, got {type(launch_plan).__name__}"
@@ -66,6 +69,7 @@ def facts_of(launch_plan: Optional[LaunchPlanLike]) -> LaunchPlanFacts:
         kickoff_input=schedule.kickoff_time_input_arg or None,
         inputs=inputs,
         fixed_inputs=fixed,
+        required_inputs=frozenset(name for name, p in parameters.items() if p.required) - fixed,
     )
 
 

@@ -10,7 +10,7 @@ from typing import Any, Dict, Mapping, Optional, Tuple, Union
 
 from flytekit.core.workflow import WorkflowFailurePolicy
 
-from .errors import InputOverrideError, KickoffInputError
+from .errors import InputOverrideError, KickoffInputError, MissingInputError
 from .launch_plans import LaunchPlanFacts, LaunchPlanLike, facts_of, schedule_from_model
 from .schedules import Schedule, check_window, instants_in_window
 from .times import iso_utc
@@ -171,4 +171,10 @@ def _checked_overrides(facts: LaunchPlanFacts, overrides: Mapping[str, Any]) -> 
             raise InputOverrideError(
                 f"launch plan {facts.name!r} has no input {name!r}; its inputs are {sorted(facts.inputs)}"
             )
+    missing = sorted(facts.required_inputs - set(overrides) - {facts.kickoff_input})
+    if missing:
+        raise MissingInputError(
+            f"launch plan {facts.name!r} needs inputs {missing} that have no default and are not the schedule's "
+            "kickoff input: give them for every run with inputs={...}"
+        )
     return tuple(sorted(overrides.items()))
