@@ -1,47 +1,59 @@
 """flytekitplugins-backfill: backfills of scheduled Flyte launch plans, exactly the runs the scheduler would have made.
 
-Loaded by ``import flytekit`` through the ``flytekit.plugins`` entry point; adds ``LaunchPlan.backfill()``.
+Loaded by ``import flytekit`` through the ``flytekit.plugins`` entry point; adds ``LaunchPlan.backfill()`` and
+``FlyteLaunchPlan.backfill()``, and makes ``pyflyte backfill`` this plugin's command.
 """
 
 from .builder import BackfillWorkflow, build_workflow, create_backfill_workflow
 from .errors import (
+    BackfillBackendError,
     BackfillError,
     BackfillUsageError,
     EmptyWindowError,
+    ExecutionNameTakenError,
     InputOverrideError,
     InvalidWindowError,
     KickoffInputError,
     MissingInputError,
     MissingLaunchPlanError,
     NoScheduleError,
+    TooManyRunsError,
     UnknownTimezoneError,
     UnsupportedScheduleError,
 )
-from .methods import install as _install
+from .methods import install as _install_methods
 from .plan import BackfillPlan, plan_backfill
+from .pyflyte_hook import install as _install_pyflyte_command
+from .remote import Launched, launch_backfill
 from .schedules import Cron, Rate, in_window, instants_in_window
 
-_install()
+_install_methods()
+_install_pyflyte_command()
 
 __all__ = [
+    "BackfillBackendError",
     "BackfillError",
     "BackfillPlan",
     "BackfillUsageError",
     "BackfillWorkflow",
     "Cron",
     "EmptyWindowError",
+    "ExecutionNameTakenError",
     "InputOverrideError",
+    "Launched",
     "InvalidWindowError",
     "KickoffInputError",
     "MissingInputError",
     "MissingLaunchPlanError",
     "NoScheduleError",
     "Rate",
+    "TooManyRunsError",
     "UnknownTimezoneError",
     "UnsupportedScheduleError",
     "build_workflow",
     "create_backfill_workflow",
     "in_window",
     "instants_in_window",
+    "launch_backfill",
     "plan_backfill",
 ]

@@ -51,6 +51,7 @@ def create_backfill_workflow(
     timezone: Union[str, tzinfo, None] = None,
     anchor: Optional[datetime] = None,
     inputs: Optional[Mapping[str, Any]] = None,
+    max_runs: Optional[int] = None,
 ) -> BackfillWorkflow:
     """A workflow that runs ``for_lp`` once for every instant its schedule fires in (start_date, end_date].
 
@@ -70,5 +71,6 @@ def create_backfill_workflow(
         timezone=timezone,
         anchor=anchor,
         inputs=inputs,
+        max_runs=max_runs,
     )
     return BackfillWorkflow(build_workflow(plan), plan.first_instant, plan.last_instant)

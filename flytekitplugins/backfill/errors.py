@@ -52,3 +52,15 @@ class InputOverrideError(BackfillUsageError):
 
 class MissingInputError(BackfillUsageError):
     """A launch plan input has no default, is not fixed and is not the kickoff input, so no run could start."""
+
+
+class TooManyRunsError(BackfillUsageError):
+    """The window holds more runs than the caller allowed (``max_runs``)."""
+
+
+class BackfillBackendError(BackfillError):
+    """The Flyte backend refused or could not be reached (CLI exit code 1)."""
+
+
+class ExecutionNameTakenError(BackfillBackendError):
+    """An execution with the backfill's name exists but runs something else, so it is reported, not overwritten."""

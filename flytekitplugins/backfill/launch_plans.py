@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
-from typing import FrozenSet, Optional, Union
+from typing import Dict, FrozenSet, Optional, Tuple, Union
 
 from flytekit.core.launch_plan import LaunchPlan
+from flytekit.core.type_engine import TypeEngine
+from flytekit.models.types import LiteralType
 from flytekit.models.schedule import Schedule as ScheduleModel
 from flytekit.remote.entities import FlyteLaunchPlan
 
@@ -98,3 +100,14 @@ def schedule_from_model(
         f"the schedule's deprecated AWS cron_expression {model.cron_expression!r} is not run by the native "
         "scheduler; re-register the launch plan with CronSchedule(schedule=...)"
     )
+
+
+def input_types(launch_plan: LaunchPlanLike) -> Dict[str, Tuple[LiteralType, type]]:
+    """Each input's Flyte literal type and Python type (guessed from the literal type for a fetched launch plan)."""
+    if isinstance(launch_plan, FlyteLaunchPlan):
+        variables = launch_plan.interface.inputs if launch_plan.interface else {}
+        return {name: (var.type, TypeEngine.guess_python_type(var.type)) for name, var in variables.items()}
+    return {
+        name: (TypeEngine.to_literal_type(python_type), python_type)
+        for name, python_type in launch_plan.python_interface.inputs.items()
+    }

@@ -34,6 +34,8 @@ class BackfillPlan:
     per_node_timeout: Optional[timedelta] = None
     per_node_retries: int = 0
     failure_policy: WorkflowFailurePolicy = WorkflowFailurePolicy.FAIL_IMMEDIATELY
+    max_parallelism: Optional[int] = None
+    overwrite_cache: bool = False
 
     @property
     def first_instant(self) -> datetime:
@@ -59,12 +61,13 @@ class BackfillPlan:
     @property
     def fingerprint(self) -> str:
         """A digest of everything that makes this backfill what it is; equal requests give equal digests."""
-        return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()
+        return _digest(self.to_dict())
 
     @property
     def version(self) -> str:
-        """The version to register the generated workflow under."""
-        return self.fingerprint[:20]
+        """The version to register the generated workflow under: a digest of what shapes the workflow."""
+        shape = {k: v for k, v in self.to_dict().items() if k not in _EXECUTION_ONLY}
+        return _digest(shape)[:20]
 
     @property
     def execution_name(self) -> str:
@@ -83,10 +86,19 @@ class BackfillPlan:
             "per_node_timeout_seconds": self.per_node_timeout.total_seconds() if self.per_node_timeout else None,
             "per_node_retries": self.per_node_retries,
             "failure_policy": self.failure_policy.name,
+            "max_parallelism": self.max_parallelism,
+            "overwrite_cache": self.overwrite_cache,
             "kickoff_input": self.kickoff_input,
             "inputs": {name: repr(value) for name, value in self.inputs},
             "instants": [iso_utc(t) for t in self.instants],
         }
+
+
+_EXECUTION_ONLY = ("max_parallelism", "overwrite_cache")
+
+
+def _digest(description: Dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(description, sort_keys=True).encode()).hexdigest()
 
 
 def node_id(instant: datetime) -> str:
@@ -113,20 +125,26 @@ def plan_backfill(
     timezone: Union[str, tzinfo, None] = None,
     anchor: Optional[datetime] = None,
     inputs: Optional[Mapping[str, Any]] = None,
+    max_parallelism: Optional[int] = None,
+    overwrite_cache: bool = False,
+    max_runs: Optional[int] = None,
 ) -> BackfillPlan:
     """Plans a backfill of ``for_lp`` over (start_date, end_date]: every instant its schedule fires there.
 
     Naive datetimes are UTC. ``timezone`` evaluates a cron schedule on that zone's wall clock; ``anchor`` aligns a
-    fixed rate to its real activation time; ``inputs`` overrides default inputs for every run.
+    fixed rate to its real activation time; ``inputs`` overrides default inputs for every run. ``max_parallelism``
+    bounds the runs in flight on a backend; ``max_runs`` refuses windows with more runs than that.
     """
     facts = facts_of(for_lp)
     start, end = check_window(start_date, end_date)
     schedule = schedule_from_model(facts.schedule, timezone, anchor)
-    instants = instants_in_window(schedule, start, end)
+    instants = instants_in_window(schedule, start, end, max_runs)
     if reverse:
         instants.reverse()
     if per_node_retries is None or per_node_retries < 0:
         raise InputOverrideError(f"per_node_retries must be 0 or more, got {per_node_retries}")
+    if max_parallelism is not None and max_parallelism < 1:
+        raise InputOverrideError(f"max_parallelism must be 1 or more, got {max_parallelism}")
     return BackfillPlan(
         launch_plan=for_lp,
         launch_plan_name=facts.name,
@@ -142,6 +160,8 @@ def plan_backfill(
         per_node_timeout=per_node_timeout,
         per_node_retries=per_node_retries,
         failure_policy=failure_policy or WorkflowFailurePolicy.FAIL_IMMEDIATELY,
+        max_parallelism=max_parallelism,
+        overwrite_cache=overwrite_cache,
     )
 
 

@@ -14,7 +14,7 @@ from typing import FrozenSet, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 from croniter import croniter
 
-from .errors import EmptyWindowError, InvalidWindowError, UnsupportedScheduleError
+from .errors import EmptyWindowError, InvalidWindowError, TooManyRunsError, UnsupportedScheduleError
 from .times import UTC, as_utc, iso_utc, resolve_timezone
 
 # flytekit's CronSchedule accepts these bare words; robfig/cron knows them as @-descriptors.
@@ -130,8 +130,8 @@ class Cron:
         text_fields = expression.split()
         return CronFields(*values, _is_star(text_fields[2]), _is_star(text_fields[4]))
 
-    def instants(self, start: datetime, end: datetime) -> List[datetime]:
-        """Every instant in (start, end], UTC-aware, in time order."""
+    def instants(self, start: datetime, end: datetime, limit: Optional[int] = None) -> List[datetime]:
+        """Every instant in (start, end], UTC-aware, in time order; stops soon after finding more than ``limit``."""
         fields = self.fields
         times_of_day = [time(h, m) for h in sorted(fields.hours) for m in sorted(fields.minutes)]
         both_days_must_match = fields.day_of_month_is_star or fields.day_of_week_is_star
@@ -148,12 +148,14 @@ class Cron:
         day = start.astimezone(self.zone).date() - timedelta(days=1)
         last_day = end.astimezone(self.zone).date() + timedelta(days=1)
         found: List[datetime] = []
-        while day <= last_day:
+        while day <= last_day and (limit is None or len(found) <= limit):
             if day_fires(day):
-                for time_of_day in times_of_day:
-                    found.extend(_wall_to_utc(datetime.combine(day, time_of_day), self.zone))
+                # A local day is one stretch of absolute time, so days come in time order; within a day a
+                # fall-back night can put wall-clock order out of time order, hence the sort.
+                today = [t for tod in times_of_day for t in _wall_to_utc(datetime.combine(day, tod), self.zone)]
+                found.extend(sorted(t for t in today if in_window(t, start, end)))
             day += timedelta(days=1)
-        return sorted(t for t in found if in_window(t, start, end))
+        return found
 
     def describe(self) -> str:
         zone = getattr(self.zone, "key", None) or str(self.zone)
@@ -183,9 +185,11 @@ class Rate:
         if self.period <= timedelta(0):
             raise UnsupportedScheduleError(f"a fixed rate needs a positive period, got {self.period}")
 
-    def instants(self, start: datetime, end: datetime) -> List[datetime]:
+    def instants(self, start: datetime, end: datetime, limit: Optional[int] = None) -> List[datetime]:
         anchor = start if self.anchor is None else as_utc(self.anchor, "anchor")
         first_k, last_k = (start - anchor) // self.period, (end - anchor) // self.period
+        if limit is not None:
+            last_k = min(last_k, first_k + limit + 1)
         candidates = (anchor + k * self.period for k in range(first_k, last_k + 1))
         return [t for t in candidates if in_window(t, start, end)]
 
@@ -197,10 +201,20 @@ class Rate:
 Schedule = Union[Cron, Rate]
 
 
-def instants_in_window(schedule: Schedule, start: datetime, end: datetime) -> List[datetime]:
-    """The instants the scheduler would have fired in (start, end]; raises EmptyWindowError if there are none."""
+def instants_in_window(
+    schedule: Schedule, start: datetime, end: datetime, max_runs: Optional[int] = None
+) -> List[datetime]:
+    """The instants the scheduler would have fired in (start, end].
+
+    Raises EmptyWindowError if there are none, and TooManyRunsError if there are more than ``max_runs``.
+    """
     start, end = check_window(start, end)
-    found = schedule.instants(start, end)
+    found = schedule.instants(start, end, limit=max_runs)
+    if max_runs is not None and len(found) > max_runs:
+        raise TooManyRunsError(
+            f"the window ({iso_utc(start)}, {iso_utc(end)}] holds more than {max_runs:,} runs of "
+            f"{schedule.describe()}: narrow the window or raise the limit (--max-runs)"
+        )
     if not found:
         upcoming = first_instant_after(schedule, start)
         hint = f"; the first run after the start is at {iso_utc(upcoming)}" if upcoming else ""

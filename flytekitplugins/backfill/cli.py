@@ -1,0 +1,207 @@
+"""`pyflyte backfill`: the command shell. It parses, delegates to the plan and the local or remote shell, and prints.
+
+Every flag of flytekit's built-in command keeps its name and default. Errors are one line: exit code 2 for a bad
+request, 1 for a backend failure or a failed run; a traceback only with --verbose (or `pyflyte -v`).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime, timedelta
+from typing import Any, Optional, Sequence, Tuple
+
+import rich_click as click
+from flytekit.clis.sdk_in_container.constants import CTX_VERBOSE
+from flytekit.clis.sdk_in_container.helpers import get_and_save_remote_with_click_context
+from flytekit.clis.sdk_in_container.utils import domain_option_dec, project_option_dec
+from flytekit.core.workflow import WorkflowFailurePolicy
+from flytekit.interaction.click_types import DurationParamType
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from .cli_types import DateType, parse_inputs
+from .errors import BackfillUsageError, InvalidWindowError
+from .local import SUCCEEDED, load_launch_plan, run_locally
+from .plan import BackfillPlan, plan_backfill
+from .remote import fetch_launch_plan, launch_backfill
+from .report import plan_summary, print_plan, print_results, result_as_dict
+
+DEFAULT_MAX_RUNS = 10_000
+
+HELP = """
+Backfill a scheduled launch plan: run it once for every instant its schedule fires in the window
+FROM-DATE < t <= TO-DATE (start exclusive, end inclusive, the native scheduler's catch-up rule), each run getting its
+kickoff time. Naive dates are UTC.
+
+Against a Flyte backend (default): LAUNCHPLAN is a registered launch plan name, LAUNCHPLAN_VERSION its version (latest
+if omitted). The backfill is registered as one workflow and started as one execution, both named from the request, so
+running the same command twice starts nothing new.
+
+Locally (--local): LAUNCHPLAN is a Python file and LAUNCHPLAN_VERSION the launch plan's name in it; every run executes
+in-process with flytekit's local executor.
+"""
+
+
+class BackfillCommand(click.RichCommand):
+    """Turns click's usage errors into one line and exit code 2."""
+
+    def parse_args(self, ctx: click.Context, args: list) -> list:
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as e:
+            click.echo(f"Error: {e.format_message()}", err=True)
+            raise click.exceptions.Exit(2) from e
+
+
+@click.command("backfill", cls=BackfillCommand, help=HELP)
+@project_option_dec
+@domain_option_dec
+@click.option("-v", "--version", default=None, help="Version to register the backfill workflow under. Default: a digest of the request.")
+@click.option("-n", "--execution-name", default=None, help="Execution name. Default: a digest of the request, so a repeated command starts no second execution.")
+@click.option("--dry-run", is_flag=True, default=False, show_default=True, help="Print the plan (every run) and stop: nothing is registered or executed.")
+@click.option("--parallel/--serial", default=False, show_default=True, help="Runs side by side (bounded by --max-parallelism) or one after another.")
+@click.option("--execute/--do-not-execute", default=True, show_default=True, help="Start the execution, or only register the workflow.")
+@click.option("--from-date", type=DateType(), default=None, help="Start of the window, EXCLUSIVE: a run at exactly this time is not included.")
+@click.option("--to-date", type=DateType(), default=None, help="End of the window, INCLUSIVE: a run at exactly this time is included.")
+@click.option("--backfill-window", type=DurationParamType(), default=None, help="Window length ('10 days', '36h'), with one of --from-date / --to-date.")
+@click.option("--fail-fast/--no-fail-fast", default=True, show_default=True, help="Stop at the first failed run, or run everything and report.")
+@click.option("--overwrite-cache", is_flag=True, default=False, show_default=True, help="Recompute cached task outputs.")
+@click.option("--per-node-timeout", type=DurationParamType(), default=None, help="Timeout of each run ('2 hours').")
+@click.option("--per-node-retries", type=click.IntRange(min=0), default=0, show_default=True, help="Retries of each failed run.")
+@click.option("--max-parallelism", "--concurrency", "max_parallelism", type=click.IntRange(min=1), default=None, help="At most this many runs at once (the execution's max_parallelism).")
+@click.option("--reverse", is_flag=True, default=False, help="Newest run first.")
+@click.option("--timezone", default=None, help="IANA time zone whose wall clock a cron schedule follows (default UTC).")
+@click.option("--input", "input_pairs", multiple=True, metavar="NAME=VALUE", help="Value of a default input for every run; repeatable.")
+@click.option("--output", type=click.Choice(["table", "json"]), default="table", show_default=True, help="How to print the plan.")
+@click.option("--max-runs", type=click.IntRange(min=1), default=DEFAULT_MAX_RUNS, show_default=True, help="Refuse windows with more runs than this.")
+@click.option("--local", is_flag=True, default=False, help="Run in-process: LAUNCHPLAN is a Python file, LAUNCHPLAN_VERSION the launch plan in it.")
+@click.option("--verbose", is_flag=True, default=False, help="Show tracebacks.")
+@click.argument("launchplan", required=True, type=str)
+@click.argument("launchplan-version", required=False, type=str, default=None)
+@click.pass_context
+def backfill(ctx: click.Context, verbose: bool, **options: Any) -> None:
+    verbose = verbose or (ctx.obj or {}).get(CTX_VERBOSE, 0) > 0
+    try:
+        code = _run(ctx, **options)
+    except BackfillUsageError as e:
+        _fail(e, 2, verbose)
+    except Exception as e:  # a backend or a run failed: one line, exit 1
+        _fail(e, 1, verbose)
+    if code:
+        raise click.exceptions.Exit(code)
+
+
+def _fail(error: Exception, code: int, verbose: bool) -> None:
+    if verbose:
+        raise error
+    message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    click.echo(f"Error: {message}", err=True)
+    raise click.exceptions.Exit(code)
+
+
+def resolve_window(
+    from_date: Optional[datetime], to_date: Optional[datetime], window: Optional[timedelta]
+) -> Tuple[datetime, datetime]:
+    """(start, end) from two dates, or one date and a window length."""
+    if from_date and to_date and window:
+        raise InvalidWindowError("give two of --from-date, --to-date and --backfill-window, not all three")
+    if from_date and to_date:
+        return from_date, to_date
+    if window and (from_date or to_date):
+        return (from_date, from_date + window) if from_date else (to_date - window, to_date)  # type: ignore[operator]
+    raise InvalidWindowError(
+        "give the window as --from-date and --to-date, or one of them with --backfill-window"
+    )
+
+
+def _run(
+    ctx: click.Context, project: str, domain: str, launchplan: str, launchplan_version: Optional[str],
+    from_date: Optional[datetime], to_date: Optional[datetime], backfill_window: Optional[timedelta],
+    input_pairs: Sequence[str], output: str, local: bool, dry_run: bool, fail_fast: bool, **options: Any,
+) -> int:  # fmt: skip
+    start, end = resolve_window(from_date, to_date, backfill_window)
+    failure_policy = (
+        WorkflowFailurePolicy.FAIL_IMMEDIATELY if fail_fast else WorkflowFailurePolicy.FAIL_AFTER_EXECUTABLE_NODES_COMPLETE
+    )
+    if local:
+        return _run_local(launchplan, launchplan_version, start, end, input_pairs, output, dry_run, failure_policy, options)
+    return _run_remote(
+        ctx, project, domain, launchplan, launchplan_version, start, end, input_pairs, output, dry_run, failure_policy,
+        options,
+    )
+
+
+def _plan_options(options: dict) -> dict:
+    keys = ("parallel", "per_node_timeout", "per_node_retries", "reverse", "timezone", "max_parallelism",
+            "overwrite_cache", "max_runs")  # fmt: skip
+    return {k: options[k] for k in keys}
+
+
+def _print_plan(plan: BackfillPlan, output: str, extra: Optional[dict] = None) -> None:
+    if output == "json":
+        click.echo(json.dumps({**plan_summary(plan), **(extra or {})}, indent=2))
+    else:
+        print_plan(Console(), plan)
+
+
+def _run_local(file, name, start, end, input_pairs, output, dry_run, failure_policy, options) -> int:  # type: ignore[no-untyped-def]
+    if not name:
+        raise BackfillUsageError("--local needs the Python file and the launch plan's name: FILE LAUNCHPLAN")
+    lp = load_launch_plan(file, name)
+    plan = plan_backfill(
+        start, end, lp, failure_policy=failure_policy, inputs=parse_inputs(input_pairs, lp), **_plan_options(options)
+    )
+    if dry_run:
+        _print_plan(plan, output)
+        return 0
+    console = Console(stderr=True)
+    columns = (TextColumn("backfill"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=False) as progress:
+        bar = progress.add_task("", total=len(plan.instants))
+        results = run_locally(
+            plan, lambda r: progress.update(bar, advance=1, description=f"{r.instant.isoformat()} {r.status.lower()}")
+        )
+    if output == "json":
+        _print_plan(plan, output, {"results": [result_as_dict(r) for r in results]})
+    else:
+        print_results(Console(), results)
+    return 0 if all(r.status == SUCCEEDED for r in results) else 1
+
+
+def _run_remote(ctx, project, domain, name, lp_version, start, end, input_pairs, output, dry_run, failure_policy, options) -> int:  # type: ignore[no-untyped-def]
+    if ctx.obj is None:
+        ctx.obj = {}  # run outside pyflyte (python -m flytekitplugins.backfill)
+    remote = get_and_save_remote_with_click_context(ctx, project, domain)
+    lp = fetch_launch_plan(remote, name, lp_version, project, domain)
+    launched = launch_backfill(
+        remote, lp, start, end, project=project, domain=domain, version=options["version"],
+        execution_name=options["execution_name"], dry_run=dry_run, execute=options["execute"],
+        failure_policy=failure_policy, inputs=parse_inputs(input_pairs, lp), **_plan_options(options),
+    )  # fmt: skip
+    if dry_run:
+        _print_plan(launched.plan, output)
+        return 0
+    entity = launched.execution or launched.workflow
+    url = remote.generate_console_url(entity)
+    if launched.already_running:
+        message = f"Backfill already started as execution {launched.execution.id.name}: {url}"
+    elif launched.execution is not None:
+        message = f"Execution {launched.execution.id.name} launched: {url}"
+    else:
+        message = f"Workflow {launched.workflow.id.name} version {launched.workflow.id.version} registered: {url}"
+    if output == "json":
+        extra = {"console_url": url, "already_running": launched.already_running}
+        if launched.execution is not None:
+            extra["execution_name"] = launched.execution.id.name
+        _print_plan(launched.plan, output, extra)
+    else:
+        plan = launched.plan
+        click.echo(f"{len(plan.instants):,} runs of {plan.launch_plan_name}, {plan.first_instant.isoformat()} .. {plan.last_instant.isoformat()}")
+        click.secho(message, fg="green")
+    return 0
+
+
+def main() -> None:
+    """`python -m flytekitplugins.backfill`: the same command outside pyflyte."""
+    backfill.main(prog_name="pyflyte backfill" if "pyflyte" in sys.argv[0] else "python -m flytekitplugins.backfill")

@@ -1,0 +1,133 @@
+"""The remote launcher: fetch the launch plan, plan, register the backfill workflow, start ONE execution.
+
+Idempotent: the workflow version and the execution name are derived from the request, registration that finds the
+same entity already there moves on, and an execution that already exists for this backfill is returned, not doubled.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, tzinfo
+from typing import Any, Mapping, NamedTuple, Optional, Union
+
+from flytekit.configuration import ImageConfig, SerializationSettings
+from flytekit.core.options import Options
+from flytekit.core.workflow import WorkflowFailurePolicy
+from flytekit.exceptions.user import FlyteEntityNotExistException
+from flytekit.remote import FlyteRemote
+from flytekit.remote.entities import FlyteLaunchPlan, FlyteWorkflow
+from flytekit.remote.executions import FlyteWorkflowExecution
+
+from .builder import build_workflow
+from .errors import ExecutionNameTakenError, MissingLaunchPlanError
+from .plan import BackfillPlan, plan_backfill
+
+
+class Launched(NamedTuple):
+    """What ``launch_backfill`` did: the plan, and the registered workflow and execution where it got that far."""
+
+    plan: BackfillPlan
+    workflow: Optional[FlyteWorkflow] = None
+    execution: Optional[FlyteWorkflowExecution] = None
+    already_running: bool = False
+
+
+def fetch_launch_plan(
+    remote: FlyteRemote, name: str, version: Optional[str] = None, project: Optional[str] = None,
+    domain: Optional[str] = None,
+) -> FlyteLaunchPlan:
+    """The launch plan from the backend (its latest version unless one is given)."""
+    try:
+        return remote.fetch_launch_plan(project=project, domain=domain, name=name, version=version)
+    except FlyteEntityNotExistException as e:
+        what = f"launch plan {name!r}" + (f" version {version!r}" if version else "")
+        raise MissingLaunchPlanError(
+            f"{what} not found in {project or remote.default_project}/{domain or remote.default_domain}: "
+            "check the name, version, project (-p) and domain (-d)"
+        ) from e
+
+
+def launch_backfill(
+    remote: FlyteRemote,
+    launch_plan: Union[str, FlyteLaunchPlan],
+    start_date: datetime,
+    end_date: datetime,
+    *,
+    project: Optional[str] = None,
+    domain: Optional[str] = None,
+    launch_plan_version: Optional[str] = None,
+    version: Optional[str] = None,
+    execution_name: Optional[str] = None,
+    dry_run: bool = False,
+    execute: bool = True,
+    parallel: bool = False,
+    per_node_timeout: Optional[timedelta] = None,
+    per_node_retries: int = 0,
+    failure_policy: Optional[WorkflowFailurePolicy] = None,
+    overwrite_cache: bool = False,
+    max_parallelism: Optional[int] = None,
+    reverse: bool = False,
+    timezone: Union[str, tzinfo, None] = None,
+    anchor: Optional[datetime] = None,
+    inputs: Optional[Mapping[str, Any]] = None,
+    max_runs: Optional[int] = None,
+) -> Launched:
+    """Backfills a launch plan on a Flyte backend over (start_date, end_date] as one execution.
+
+    ``dry_run`` stops after planning (nothing remote but the launch plan fetch); ``execute=False`` stops after
+    registering. ``version`` and ``execution_name`` default to digests of the request.
+    """
+    project, domain = project or remote.default_project, domain or remote.default_domain
+    lp = launch_plan if isinstance(launch_plan, FlyteLaunchPlan) else fetch_launch_plan(
+        remote, launch_plan, launch_plan_version, project, domain
+    )
+    plan = plan_backfill(
+        start_date, end_date, lp, parallel, per_node_timeout, per_node_retries, failure_policy,
+        reverse=reverse, timezone=timezone, anchor=anchor, inputs=inputs, max_parallelism=max_parallelism,
+        overwrite_cache=overwrite_cache, max_runs=max_runs,
+    )  # fmt: skip
+    if dry_run:
+        return Launched(plan)
+    version = version or plan.version
+    execution_name = execution_name or plan.execution_name
+    if execute:
+        existing = _existing_execution(remote, project, domain, execution_name)
+        if existing is not None:
+            _check_same_backfill(existing, plan.workflow_name, version)
+            return Launched(plan, None, existing, already_running=True)
+
+    settings = SerializationSettings(
+        image_config=ImageConfig.auto_default_image(), project=project, domain=domain, version=version
+    )
+    registered = remote.register_workflow(build_workflow(plan), serialization_settings=settings, version=version)
+    if not execute:
+        return Launched(plan, registered)
+    execution = remote.execute(
+        registered,
+        inputs={},
+        project=project,
+        domain=domain,
+        execution_name=execution_name,
+        options=Options(max_parallelism=plan.max_parallelism) if plan.max_parallelism else None,
+        overwrite_cache=plan.overwrite_cache or None,
+    )
+    _check_same_backfill(execution, plan.workflow_name, version)
+    return Launched(plan, registered, execution)
+
+
+def _existing_execution(
+    remote: FlyteRemote, project: str, domain: str, name: str
+) -> Optional[FlyteWorkflowExecution]:
+    try:
+        return remote.fetch_execution(project=project, domain=domain, name=name)
+    except FlyteEntityNotExistException:
+        return None
+
+
+def _check_same_backfill(execution: FlyteWorkflowExecution, workflow_name: str, version: str) -> None:
+    """An execution under our name must run our workflow; anything else is reported, never overwritten."""
+    ran = execution.spec.launch_plan
+    if (ran.name, ran.version) != (workflow_name, version):
+        raise ExecutionNameTakenError(
+            f"execution {execution.id.name!r} already exists and runs {ran.name}:{ran.version}, not this backfill "
+            f"({workflow_name}:{version}); pass another --execution-name to start it anyway"
+        )

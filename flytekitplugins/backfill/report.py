@@ -1,0 +1,75 @@
+"""What the command prints: a plan (table or JSON) and the summary of local runs."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Dict, Sequence
+
+from rich.console import Console
+from rich.table import Table
+
+from .local import FAILED, RunResult
+from .plan import BackfillPlan, node_id
+from .times import iso_utc
+
+
+def plan_as_json(plan: BackfillPlan) -> str:
+    return json.dumps(plan_summary(plan), indent=2)
+
+
+def plan_summary(plan: BackfillPlan) -> Dict[str, Any]:
+    """The plan with the names it will be registered and started under."""
+    return {
+        **plan.to_dict(),
+        "first": iso_utc(plan.first_instant),
+        "last": iso_utc(plan.last_instant),
+        "workflow": {"name": plan.workflow_name, "version": plan.version},
+        "execution_name": plan.execution_name,
+    }
+
+
+def print_plan(console: Console, plan: BackfillPlan) -> None:
+    """A header with the options, then one row per run in run order."""
+    summary = plan_summary(plan)
+    console.print(
+        f"[bold]{plan.launch_plan_name}[/bold]"
+        + (f" version {plan.launch_plan_version}" if plan.launch_plan_version else "")
+        + f": {len(plan.instants):,} runs of {summary['schedule']}"
+    )
+    console.print(
+        f"window ({summary['window']['start_exclusive']}, {summary['window']['end_inclusive']}], "
+        f"first {summary['first']}, last {summary['last']}"
+    )
+    console.print(
+        f"{summary['order']}, {'parallel' if plan.parallel else 'serial'}"
+        + (f", at most {plan.max_parallelism} at once" if plan.max_parallelism else "")
+        + f", {plan.failure_policy.name}, retries {plan.per_node_retries}"
+        + (f", timeout {plan.per_node_timeout}" if plan.per_node_timeout else "")
+        + (f", inputs {summary['inputs']}" if plan.inputs else "")
+    )
+    table = Table("#", "instant (UTC)", "node")
+    for index, instant in enumerate(plan.instants, 1):
+        table.add_row(str(index), iso_utc(instant), node_id(instant))
+    console.print(table)
+
+
+def print_results(console: Console, results: Sequence[RunResult]) -> None:
+    """One row per instant with its status, duration and error, then the counts."""
+    table = Table("instant (UTC)", "status", "duration", "attempts", "error")
+    for r in results:
+        style = {"SUCCEEDED": "green", "FAILED": "red"}.get(r.status, "yellow")
+        error = (r.error or "").splitlines()[0][:120] if r.error else ""
+        table.add_row(iso_utc(r.instant), f"[{style}]{r.status}[/{style}]", f"{r.seconds:.2f} s", str(r.attempts), error)
+    console.print(table)
+    counts = {status: sum(r.status == status for r in results) for status in ("SUCCEEDED", FAILED, "NOT_RUN")}
+    console.print(", ".join(f"{n} {status.lower().replace('_', ' ')}" for status, n in counts.items()))
+
+
+def result_as_dict(result: RunResult) -> Dict[str, Any]:
+    return {
+        "instant": iso_utc(result.instant),
+        "status": result.status,
+        "seconds": round(result.seconds, 3),
+        "attempts": result.attempts,
+        "error": result.error,
+    }
