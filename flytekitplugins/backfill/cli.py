@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+import traceback
 from datetime import datetime, timedelta
 from typing import Any, Optional, Sequence, Tuple
 
@@ -94,7 +95,7 @@ def backfill(ctx: click.Context, verbose: bool, **options: Any) -> None:
 
 def _fail(error: Exception, code: int, verbose: bool) -> None:
     if verbose:
-        raise error
+        click.echo("".join(traceback.format_exception(type(error), error, error.__traceback__)), err=True)
     message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
     click.echo(f"Error: {message}", err=True)
     raise click.exceptions.Exit(code)

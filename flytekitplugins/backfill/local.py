@@ -9,6 +9,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from types import ModuleType
 from typing import Callable, List, Optional
 
 from flytekit.core.launch_plan import LaunchPlan
@@ -36,11 +37,7 @@ def load_launch_plan(path: str, name: str) -> LaunchPlan:
     file = Path(path)
     if not file.is_file():
         raise MissingLaunchPlanError(f"no such file {path!r}: give the Python file that defines the launch plan")
-    sys.path.insert(0, str(file.resolve().parent))
-    spec = importlib.util.spec_from_file_location(file.stem, file)
-    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-    sys.modules[file.stem] = module
-    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    module = _import_file(file.resolve())
     found = getattr(module, name, None)
     if isinstance(found, LaunchPlan):
         return found
@@ -52,6 +49,20 @@ def load_launch_plan(path: str, name: str) -> LaunchPlan:
         f"{path} defines no launch plan {name!r}; it defines {variables or 'none'}"
         + (f" (launch plan names {sorted(plans)})" if plans else "")
     )
+
+
+def _import_file(file: Path) -> ModuleType:
+    """Imports a Python file as a module named after it, reusing the module if that file is already imported."""
+    loaded = sys.modules.get(file.stem)
+    if loaded is not None and getattr(loaded, "__file__", None) and Path(loaded.__file__).resolve() == file:
+        return loaded
+    if str(file.parent) not in sys.path:
+        sys.path.insert(0, str(file.parent))
+    spec = importlib.util.spec_from_file_location(file.stem, file)
+    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    sys.modules[file.stem] = module
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return module
 
 
 def run_locally(plan: BackfillPlan, on_result: Callable[[RunResult], None] = lambda r: None) -> List[RunResult]:

@@ -1,0 +1,212 @@
+"""`pyflyte backfill`: on pyflyte, flags compatible with the built-in, local runs, dry runs, and one-line errors."""
+
+import json
+import os
+import subprocess
+import sys
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import local_flows
+import pytest
+from click.testing import CliRunner
+from flytekit.clis.sdk_in_container.backfill import backfill as builtin_backfill
+from flytekit.clis.sdk_in_container.pyflyte import main as pyflyte
+
+from flytekitplugins.backfill import cli
+from flytekitplugins.backfill.cli_types import DateType
+
+HERE = Path(__file__).resolve().parent
+FLOWS = str(HERE / "local_flows.py")
+EXAMPLE = str(HERE.parent / "examples" / "daily_report.py")
+WEEK = ["--from-date", "2024-03-01", "--to-date", "2024-03-06"]  # nightly runs Mar 2..6
+
+
+@pytest.fixture(autouse=True)
+def fresh_flows():
+    local_flows.RAN.clear()
+    local_flows.ATTEMPTS.clear()
+
+
+def invoke(*args, env=None):
+    return CliRunner().invoke(pyflyte, ["backfill", *args], env=env, catch_exceptions=False)
+
+
+def utc_day(day):
+    return datetime(2024, 3, day, tzinfo=timezone.utc)
+
+
+def test_pyflyte_backfill_is_our_command():
+    assert pyflyte.commands["backfill"] is cli.backfill
+
+
+@pytest.mark.parametrize("argv", [["pyflyte", "backfill"], ["-m", "flytekitplugins.backfill"]])
+def test_help_from_a_real_process_shows_our_flags_and_the_window_rule(argv):
+    exe = [str(Path(sys.executable).parent / "pyflyte"), *argv[1:]] if argv[0] == "pyflyte" else [sys.executable, *argv]
+    out = subprocess.run([*exe, "--help"], capture_output=True, text=True, timeout=120, env={**os.environ, "COLUMNS": "200"})
+    assert out.returncode == 0, out.stderr
+    for flag in ("--per-node-timeout", "--per-node-retries", "--max-parallelism", "--concurrency", "--reverse",
+                 "--timezone", "--input", "--output", "--max-runs", "--local", "--from-date", "--backfill-window"):
+        assert flag in out.stdout
+    assert "start exclusive, end inclusive" in " ".join(out.stdout.split())
+
+
+def test_every_builtin_flag_and_argument_keeps_its_name_and_default():
+    ours = {p.name: p for p in cli.backfill.params}
+    for theirs in builtin_backfill.params:
+        mine = ours[theirs.name]
+        assert (mine.opts, mine.secondary_opts) == (theirs.opts, theirs.secondary_opts), theirs.name
+        assert mine.default == theirs.default, theirs.name
+        assert mine.required == theirs.required, theirs.name
+
+
+def test_local_backfill_runs_every_instant_and_prints_a_summary():
+    result = invoke("--local", FLOWS, "nightly_lp", *WEEK)
+    assert result.exit_code == 0, result.output
+    assert local_flows.RAN == [utc_day(d) for d in range(2, 7)]
+    for day in range(2, 7):
+        assert f"2024-03-0{day}T00:00:00Z │ SUCCEEDED" in result.stdout
+    assert "5 succeeded, 0 failed, 0 not run" in result.stdout
+
+
+def test_local_backfill_by_variable_name_and_newest_first():
+    result = invoke("--local", FLOWS, "nightly_lp", *WEEK, "--reverse")
+    assert result.exit_code == 0
+    assert local_flows.RAN == [utc_day(d) for d in range(6, 1, -1)]
+
+
+def local_json(*args):
+    result = invoke("--local", FLOWS, "nightly_lp", *WEEK, "--output", "json", *args)
+    return result.exit_code, json.loads(result.stdout)
+
+
+def test_fail_fast_stops_at_the_first_failure_and_exits_non_zero():
+    code, out = local_json("--input", "bad_day=4")
+    assert code == 1
+    assert [(r["instant"][:10], r["status"]) for r in out["results"]] == [
+        ("2024-03-02", "SUCCEEDED"), ("2024-03-03", "SUCCEEDED"), ("2024-03-04", "FAILED"),
+        ("2024-03-05", "NOT_RUN"), ("2024-03-06", "NOT_RUN"),
+    ]  # fmt: skip
+    assert "no data for 2024-03-04" in out["results"][2]["error"]
+    assert local_flows.RAN == [utc_day(2), utc_day(3)]
+
+
+def test_no_fail_fast_runs_everything_and_reports_the_failure():
+    code, out = local_json("--input", "bad_day=4", "--no-fail-fast")
+    assert code == 1
+    assert [r["status"] for r in out["results"]] == ["SUCCEEDED", "SUCCEEDED", "FAILED", "SUCCEEDED", "SUCCEEDED"]
+    assert local_flows.RAN == [utc_day(d) for d in (2, 3, 5, 6)]
+
+
+def test_per_node_retries_rerun_a_failed_instant():
+    code, out = local_json("--input", "flaky_attempts=1", "--per-node-retries", "1")
+    assert code == 0
+    assert {r["attempts"] for r in out["results"]} == {2}
+    assert local_flows.RAN == [utc_day(d) for d in range(2, 7)]
+    code, out = local_json("--input", "flaky_attempts=5", "--per-node-retries", "2")
+    assert code == 1 and out["results"][0]["attempts"] == 3 and "lost its connection" in out["results"][0]["error"]
+
+
+def test_dry_run_prints_every_instant_and_runs_nothing():
+    result = invoke("--local", FLOWS, "nightly_lp", *WEEK, "--dry-run")
+    assert result.exit_code == 0 and local_flows.RAN == []
+    assert "5 runs of cron '0 0 * * *' in UTC" in result.stdout
+    for day in range(2, 7):
+        assert f"2024-03-0{day}T00:00:00Z" in result.stdout and f"b-2024030{day}t000000z" in result.stdout
+    assert "2024-03-01T00:00:00Z │" not in result.stdout  # the start is exclusive
+
+
+def test_dry_run_json_is_the_plan():
+    result = invoke("--local", EXAMPLE, "daily_report_lp", "--from-date", "2024-03-01T08:00:00Z",
+                    "--backfill-window", "3 days", "--dry-run", "--output", "json", "--max-parallelism", "2")  # fmt: skip
+    out = json.loads(result.stdout)
+    assert out["count"] == 3 and out["instants"] == ["2024-03-02T08:00:00Z", "2024-03-03T08:00:00Z", "2024-03-04T08:00:00Z"]
+    assert (out["first"], out["last"], out["max_parallelism"]) == ("2024-03-02T08:00:00Z", "2024-03-04T08:00:00Z", 2)
+    assert out["workflow"]["name"] == "backfill-daily_report_lp" and out["execution_name"].startswith("bf")
+
+
+def test_to_date_and_window_and_time_zone():
+    result = invoke("--local", FLOWS, "nightly_lp", "--to-date", "2024-03-10T05:00:00Z", "--backfill-window", "2 days",
+                    "--timezone", "America/New_York", "--dry-run", "--output", "json")  # fmt: skip
+    # Midnight in New York is 05:00Z before the spring-forward on Mar 10: (Mar 8 05:00Z, Mar 10 05:00Z].
+    assert json.loads(result.stdout)["instants"] == ["2024-03-09T05:00:00Z", "2024-03-10T05:00:00Z"]
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--from-date", "yesterday-ish", "--to-date", "2024-03-06"], "is not a date"),
+        (["--from-date", "2024-03-06", "--to-date", "2024-03-01"], "must be earlier than the end date"),
+        (WEEK + ["--backfill-window", "1 day"], "not all three"),
+        (["--backfill-window", "1 day"], "give the window"),
+        (["--from-date", "2024-03-01T01:00", "--to-date", "2024-03-01T23:00"], "no run of cron"),
+        (["--from-date", "2024-01-01", "--to-date", "2024-03-01", "--max-runs", "10"], "more than 10 runs"),
+        (WEEK + ["--input", "nope=1"], "no such input"),
+        (WEEK + ["--input", "bad_day=soon"], "bad_day='soon' is not a valid"),
+        (WEEK + ["--input", "bad_day"], "is not NAME=VALUE"),
+        (WEEK + ["--input", "t=2024-01-01"], "receives each run's kickoff time"),
+        (WEEK + ["--timezone", "Mars/Olympus"], "unknown time zone"),
+        (WEEK + ["--per-node-retries", "-1"], "per-node-retries"),
+        (WEEK + ["--max-parallelism", "0"], "max-parallelism"),
+        (WEEK + ["--output", "yaml"], "--output"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_code_2(args, message):
+    result = invoke("--local", FLOWS, "nightly_lp", *args)
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr
+    assert [line for line in result.stderr.splitlines() if line.strip()] == [result.stderr.strip()]
+    assert "Traceback" not in result.output and local_flows.RAN == []
+
+
+@pytest.mark.parametrize(
+    "target, message",
+    [
+        ([FLOWS, "missing_lp"], "defines no launch plan 'missing_lp'"),
+        ([FLOWS, "unscheduled_nightly_lp"], "has no schedule"),
+        (["no/such/file.py", "nightly_lp"], "no such file"),
+        ([FLOWS], "needs the Python file and the launch plan's name"),
+    ],
+)
+def test_bad_launch_plan_is_one_line_and_exit_code_2(target, message):
+    result = invoke("--local", *target, *WEEK)
+    assert result.exit_code == 2 and message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("verbose", [["backfill", "--verbose"], ["-v", "backfill"]])
+def test_verbose_shows_the_traceback_and_keeps_the_exit_code(verbose):
+    args = ["--local", FLOWS, "nightly_lp", "--from-date", "2024-03-06", "--to-date", "2024-03-01"]
+    result = CliRunner().invoke(pyflyte, [*verbose, *args])
+    assert result.exit_code == 2
+    assert "Traceback (most recent call last)" in result.stderr and "InvalidWindowError" in result.stderr
+
+
+def test_unreachable_backend_is_one_line_and_exit_code_1():
+    env = {"FLYTE_PLATFORM_URL": "127.0.0.1:9", "FLYTE_PLATFORM_INSECURE": "True"}
+    result = invoke("nightly_lp", *WEEK, env=env)
+    assert result.exit_code == 1, result.output
+    assert result.stderr.startswith("Error: ") and len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("2024-03-01", datetime(2024, 3, 1)),
+        ("2024-03-01T08:00:00Z", datetime(2024, 3, 1, 8, tzinfo=timezone.utc)),
+        ("2024-03-01T10:00:00+02:00", datetime(2024, 3, 1, 8, tzinfo=timezone.utc)),
+        ("2024-03-01 08:00", datetime(2024, 3, 1, 8)),
+        ("2024-03-10 - 2 days", datetime(2024, 3, 8)),
+        ("2024-03-10T00:00:00Z + 36h", datetime(2024, 3, 11, 12, tzinfo=timezone.utc)),
+    ],
+)
+def test_dates_accept_iso_8601_with_offsets_and_flytekit_forms(text, expected):
+    assert DateType().convert(text, None, None) == expected
+
+
+def test_now_and_today_are_utc():
+    now, today = DateType().convert("now", None, None), DateType().convert("today", None, None)
+    real_now = datetime.now(timezone.utc)
+    assert now.tzinfo is not None and abs(real_now - now) < timedelta(minutes=5)
+    assert today == real_now.replace(hour=0, minute=0, second=0, microsecond=0) or real_now.hour == 0
+    assert DateType().convert("today - 1 day", None, None) == today - timedelta(days=1)
