@@ -11,8 +11,9 @@ $(VENV)/.installed: setup.py
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $@
 
-demo: $(VENV)/.installed  ## backfill the example launch plan locally
-	$(PY) examples/backfill_locally.py
+demo: $(VENV)/.installed  ## backfill the example launch plan locally (reports land in ./reports)
+	$(VENV)/bin/pyflyte backfill --local examples/daily_report.py daily_report_lp \
+		--from-date 2024-03-01T08:00:00Z --to-date 2024-03-08T08:00:00Z
 
 test: $(VENV)/.installed  ## run the test suite
 	$(PY) -m pytest -q tests

@@ -197,3 +197,21 @@ def test_launch_plan_method_is_the_same_builder():
         for r in (via_method, via_function)
     ]
     assert as_bytes[0] == as_bytes[1]
+
+
+def test_max_runs_refuses_bigger_windows_without_enumerating_them():
+    from flytekitplugins.backfill import TooManyRunsError
+
+    with pytest.raises(TooManyRunsError, match="more than 100 runs"):
+        plan_backfill(datetime(2000, 1, 1), datetime(2100, 1, 1), hourly_lp, max_runs=100)  # 876,600 runs
+    with pytest.raises(TooManyRunsError, match="more than 3 runs"):
+        plan_backfill(START, END, rate_lp, max_runs=3)
+    assert len(plan_backfill(START, END, daily_lp, max_runs=7).instants) == 7
+
+
+def test_execution_options_change_the_execution_name_but_not_the_workflow_version():
+    base = plan_backfill(START, END, daily_lp)
+    capped = plan_backfill(START, END, daily_lp, max_parallelism=4)
+    recached = plan_backfill(START, END, daily_lp, overwrite_cache=True)
+    assert base.version == capped.version == recached.version
+    assert len({base.execution_name, capped.execution_name, recached.execution_name}) == 3

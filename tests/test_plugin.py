@@ -1,5 +1,6 @@
 """The package is a flytekit plugin: ``import flytekit`` alone adds the method, and the example demo works."""
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -44,12 +45,29 @@ def test_demo_script_backfills_the_example_locally(tmp_path):
         capture_output=True,
         text=True,
         timeout=300,
-        env={**__import__("os").environ, "REPORT_DIR": str(tmp_path / "reports")},
+        env={**os.environ, "REPORT_DIR": str(tmp_path / "reports")},
     )
     assert out.returncode == 0, out.stderr
     assert "7 runs of cron '0 8 * * *' in UTC" in out.stdout
     ran = (tmp_path / "reports" / "runs.log").read_text().splitlines()
     assert [line.split()[0] for line in ran] == [f"2024-03-0{d}T08:00:00+00:00" for d in range(2, 9)]
+    assert sorted(p.name for p in (tmp_path / "reports").glob("sales-*")) == [
+        f"sales-emea-2024-03-0{d}.txt" for d in range(1, 8)
+    ]
+
+
+def test_readme_demo_command_runs_a_real_local_backfill(tmp_path):
+    """`make demo` runs this command (see the Makefile); every run writes its report."""
+    makefile = (ROOT / "Makefile").read_text()
+    assert "pyflyte backfill --local examples/daily_report.py daily_report_lp" in makefile
+    pyflyte = Path(sys.executable).parent / "pyflyte"
+    out = subprocess.run(
+        [str(pyflyte), "backfill", "--local", str(ROOT / "examples" / "daily_report.py"), "daily_report_lp",
+         "--from-date", "2024-03-01T08:00:00Z", "--to-date", "2024-03-08T08:00:00Z"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=300, env={**os.environ, "COLUMNS": "200"},
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert "7 succeeded, 0 failed, 0 not run" in out.stdout
     assert sorted(p.name for p in (tmp_path / "reports").glob("sales-*")) == [
         f"sales-emea-2024-03-0{d}.txt" for d in range(1, 8)
     ]
