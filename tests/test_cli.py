@@ -67,6 +67,7 @@ def test_local_backfill_runs_every_instant_and_prints_a_summary():
     for day in range(2, 7):
         assert f"2024-03-0{day}T00:00:00Z │ SUCCEEDED" in result.stdout
     assert "5 succeeded, 0 failed, 0 not run" in result.stdout
+    assert "5/5" in result.stderr  # the progress bar
 
 
 def test_local_backfill_by_variable_name_and_newest_first():
@@ -123,6 +124,14 @@ def test_dry_run_json_is_the_plan():
     assert out["count"] == 3 and out["instants"] == ["2024-03-02T08:00:00Z", "2024-03-03T08:00:00Z", "2024-03-04T08:00:00Z"]
     assert (out["first"], out["last"], out["max_parallelism"]) == ("2024-03-02T08:00:00Z", "2024-03-04T08:00:00Z", 2)
     assert out["workflow"]["name"] == "backfill-daily_report_lp" and out["execution_name"].startswith("bf")
+
+
+def test_the_default_guard_refuses_more_than_10000_runs():
+    hourly = ["--local", EXAMPLE, "daily_report_lp", "--from-date", "2000-01-01", "--dry-run", "--output", "json"]
+    assert invoke(*hourly, "--backfill-window", "10000 days").exit_code == 0
+    refused = invoke(*hourly, "--backfill-window", "10001 days")
+    assert refused.exit_code == 2 and "more than 10,000 runs" in refused.stderr
+    assert invoke(*hourly, "--backfill-window", "10001 days", "--max-runs", "10001").exit_code == 0
 
 
 def test_to_date_and_window_and_time_zone():

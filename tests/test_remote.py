@@ -76,9 +76,11 @@ def kickoff(node):
 
 def test_backfill_registers_one_workflow_and_starts_one_execution(admin):
     result = backfill(admin, LP_NAME, *WINDOW, "--parallel", "--max-parallelism", "3", "--per-node-retries", "2",
-                      "--per-node-timeout", "30 minutes", "--no-fail-fast", "--input", "label=rerun")  # fmt: skip
+                      "--per-node-timeout", "30 minutes", "--no-fail-fast", "--input", "label=rerun",
+                      "--overwrite-cache")  # fmt: skip
     assert result.exit_code == 0, result.output
     execution = only_execution(admin)
+    assert execution.spec.overwrite_cache
     assert f"Execution {execution.name} launched" in result.stdout and "/console/" in result.stdout
     assert execution.max_parallelism == 3
     template = backfill_workflow(admin, execution)
