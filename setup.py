@@ -4,9 +4,8 @@ PLUGIN_NAME = "backfill"
 microlib_name = f"flytekitplugins-{PLUGIN_NAME}"
 
 plugin_requires = [
-    # 1.13 is the first release with every flytekit API this plugin builds on
-    # (Node.with_overrides(node_name=...), array_node over launch plans).
-    "flytekit>=1.13.0,<2.0.0",
+    # 1.16 is the first release whose ArrayNode over a launch plan leaves fixed inputs unmapped.
+    "flytekit>=1.16.0,<2.0.0",
     "croniter>=1.4.0",
 ]
 

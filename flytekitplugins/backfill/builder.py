@@ -8,8 +8,10 @@ from typing import Any, Mapping, NamedTuple, Optional, Union
 from flytekit.core.node import Node
 from flytekit.core.workflow import ImperativeWorkflow, WorkflowBase, WorkflowFailurePolicy
 
+from .array_shape import add_array_node
 from .launch_plans import LaunchPlanLike
-from .plan import BackfillPlan, node_id, node_label, plan_backfill
+from .plan import ARRAY, DEFAULT_MAX_NODES, BackfillPlan, node_id, node_label, plan_backfill
+from .times import iso_utc
 
 
 class BackfillWorkflow(NamedTuple):
@@ -21,8 +23,24 @@ class BackfillWorkflow(NamedTuple):
 
 
 def build_workflow(plan: BackfillPlan) -> ImperativeWorkflow:
-    """One launch-plan node per instant, in plan order; serial plans chain each node after the previous one."""
+    """The plan as a workflow of the plan's shape: one node per instant, or one ArrayNode over all of them."""
     workflow = ImperativeWorkflow(name=plan.workflow_name, failure_policy=plan.failure_policy)
+    if plan.shape == ARRAY:
+        node = add_array_node(workflow, plan)
+        first, last = plan.instants[0], plan.instants[-1]
+        node.with_overrides(
+            node_name=f"{node_id(first)}-{node_id(last)[2:]}",
+            name=f"{node_label(first)}..{iso_utc(last)} ({len(plan.instants):,} runs)",
+            retries=plan.per_node_retries,
+            timeout=plan.per_node_timeout,
+        )
+    else:
+        _add_one_node_per_instant(workflow, plan)
+    return workflow
+
+
+def _add_one_node_per_instant(workflow: ImperativeWorkflow, plan: BackfillPlan) -> None:
+    """One launch-plan node per instant, in plan order; serial plans chain each node after the previous one."""
     previous: Optional[Node] = None
     for instant in plan.instants:
         node = workflow.add_launch_plan(plan.launch_plan, **plan.inputs_for(instant))
@@ -35,7 +53,6 @@ def build_workflow(plan: BackfillPlan) -> ImperativeWorkflow:
         if previous is not None and not plan.parallel:
             previous.runs_before(node)
         previous = node
-    return workflow
 
 
 def create_backfill_workflow(
@@ -52,12 +69,15 @@ def create_backfill_workflow(
     anchor: Optional[datetime] = None,
     inputs: Optional[Mapping[str, Any]] = None,
     max_runs: Optional[int] = None,
+    max_nodes: int = DEFAULT_MAX_NODES,
+    shape: Optional[str] = None,
 ) -> BackfillWorkflow:
     """A workflow that runs ``for_lp`` once for every instant its schedule fires in (start_date, end_date].
 
     Drop-in for ``flytekit.remote.backfill.create_backfill_workflow`` (same positional arguments, same
     ``(workflow, first instant, last instant)`` result) with the end really inclusive, fixed rates, time zones and
-    the keyword options of :func:`plan_backfill`.
+    the keyword options of :func:`plan_backfill`. Past ``max_nodes`` runs the workflow holds one ArrayNode instead
+    of one node per run, so that it registers on a FlyteAdmin with default limits.
     """
     plan = plan_backfill(
         start_date,
@@ -72,5 +92,7 @@ def create_backfill_workflow(
         anchor=anchor,
         inputs=inputs,
         max_runs=max_runs,
+        max_nodes=max_nodes,
+        shape=shape,
     )
     return BackfillWorkflow(build_workflow(plan), plan.first_instant, plan.last_instant)

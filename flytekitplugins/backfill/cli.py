@@ -24,7 +24,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from .cli_types import DateType, parse_inputs
 from .errors import BackfillUsageError, InvalidWindowError
 from .local import SUCCEEDED, load_launch_plan, run_locally
-from .plan import BackfillPlan, plan_backfill
+from .plan import DEFAULT_MAX_NODES, SHAPES, BackfillPlan, plan_backfill
 from .remote import fetch_launch_plan, launch_backfill
 from .report import plan_summary, print_plan, print_results, result_as_dict
 
@@ -76,6 +76,8 @@ class BackfillCommand(click.RichCommand):
 @click.option("--input", "input_pairs", multiple=True, metavar="NAME=VALUE", help="Value of a default input for every run; repeatable.")
 @click.option("--output", type=click.Choice(["table", "json"]), default="table", show_default=True, help="How to print the plan.")
 @click.option("--max-runs", type=click.IntRange(min=1), default=DEFAULT_MAX_RUNS, show_default=True, help="Refuse windows with more runs than this.")
+@click.option("--max-nodes", type=click.IntRange(min=1), default=DEFAULT_MAX_NODES, show_default=True, help="FlyteAdmin's node limit per workflow (registration.maxWorkflowNodes); past it the runs share one ArrayNode.")
+@click.option("--shape", type=click.Choice(SHAPES), default=None, help="Force one node per run (nodes) or one ArrayNode over all runs (array). Default: nodes up to --max-nodes runs, array past it.")
 @click.option("--local", is_flag=True, default=False, help="Run in-process: LAUNCHPLAN is a Python file, LAUNCHPLAN_VERSION the launch plan in it.")
 @click.option("--verbose", is_flag=True, default=False, help="Show tracebacks.")
 @click.argument("launchplan", required=True, type=str)
@@ -135,7 +137,7 @@ def _run(
 
 def _plan_options(options: dict) -> dict:
     keys = ("parallel", "per_node_timeout", "per_node_retries", "reverse", "timezone", "max_parallelism",
-            "overwrite_cache", "max_runs")  # fmt: skip
+            "overwrite_cache", "max_runs", "max_nodes", "shape")  # fmt: skip
     return {k: options[k] for k in keys}
 
 

@@ -58,6 +58,10 @@ class TooManyRunsError(BackfillUsageError):
     """The window holds more runs than the caller allowed (``max_runs``)."""
 
 
+class UnsupportedShapeError(BackfillUsageError):
+    """The runs cannot take the requested workflow shape."""
+
+
 class BackfillBackendError(BackfillError):
     """The Flyte backend refused or could not be reached (CLI exit code 1)."""
 

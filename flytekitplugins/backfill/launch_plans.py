@@ -111,3 +111,4 @@ def input_types(launch_plan: LaunchPlanLike) -> Dict[str, Tuple[LiteralType, typ
         name: (TypeEngine.to_literal_type(python_type), python_type)
         for name, python_type in launch_plan.python_interface.inputs.items()
     }
+

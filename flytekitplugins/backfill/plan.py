@@ -10,15 +10,25 @@ from typing import Any, Dict, Mapping, Optional, Tuple, Union
 
 from flytekit.core.workflow import WorkflowFailurePolicy
 
-from .errors import InputOverrideError, KickoffInputError, MissingInputError
+from .errors import InputOverrideError, KickoffInputError, MissingInputError, TooManyRunsError
 from .launch_plans import LaunchPlanFacts, LaunchPlanLike, facts_of, schedule_from_model
 from .schedules import Schedule, check_window, instants_in_window
 from .times import iso_utc
 
 
+_EXECUTION_ONLY = ("max_parallelism", "overwrite_cache")
+NODES, ARRAY = "nodes", "array"
+SHAPES = (NODES, ARRAY)
+DEFAULT_MAX_NODES = 100  # FlyteAdmin's registration.maxWorkflowNodes default
+
+
 @dataclass(frozen=True)
 class BackfillPlan:
-    """The launch plan, its instants in run order, and the options that apply to every run."""
+    """The launch plan, its instants in run order, and the options that apply to every run.
+
+    ``shape`` is how the runs become a workflow: ``nodes`` (one launch-plan node per instant, named by it) or
+    ``array`` (one ArrayNode mapping the launch plan over the instants, for backfills past FlyteAdmin's node limit).
+    """
 
     launch_plan: LaunchPlanLike = field(compare=False, repr=False)
     launch_plan_name: str
@@ -36,6 +46,7 @@ class BackfillPlan:
     failure_policy: WorkflowFailurePolicy = WorkflowFailurePolicy.FAIL_IMMEDIATELY
     max_parallelism: Optional[int] = None
     overwrite_cache: bool = False
+    shape: str = NODES
 
     @property
     def first_instant(self) -> datetime:
@@ -85,6 +96,7 @@ class BackfillPlan:
             "parallel": self.parallel,
             "per_node_timeout_seconds": self.per_node_timeout.total_seconds() if self.per_node_timeout else None,
             "per_node_retries": self.per_node_retries,
+            "shape": self.shape,
             "failure_policy": self.failure_policy.name,
             "max_parallelism": self.max_parallelism,
             "overwrite_cache": self.overwrite_cache,
@@ -92,9 +104,6 @@ class BackfillPlan:
             "inputs": {name: repr(value) for name, value in self.inputs},
             "instants": [iso_utc(t) for t in self.instants],
         }
-
-
-_EXECUTION_ONLY = ("max_parallelism", "overwrite_cache")
 
 
 def _digest(description: Dict[str, Any]) -> str:
@@ -128,12 +137,15 @@ def plan_backfill(
     max_parallelism: Optional[int] = None,
     overwrite_cache: bool = False,
     max_runs: Optional[int] = None,
+    max_nodes: int = DEFAULT_MAX_NODES,
+    shape: Optional[str] = None,
 ) -> BackfillPlan:
     """Plans a backfill of ``for_lp`` over (start_date, end_date]: every instant its schedule fires there.
 
     Naive datetimes are UTC. ``timezone`` evaluates a cron schedule on that zone's wall clock; ``anchor`` aligns a
     fixed rate to its real activation time; ``inputs`` overrides default inputs for every run. ``max_parallelism``
-    bounds the runs in flight on a backend; ``max_runs`` refuses windows with more runs than that.
+    bounds the runs in flight on a backend; ``max_runs`` refuses windows with more runs than that. ``shape`` is
+    ``nodes`` up to ``max_nodes`` runs (FlyteAdmin's per-workflow node limit) and ``array`` past it, unless given.
     """
     facts = facts_of(for_lp)
     start, end = check_window(start_date, end_date)
@@ -145,6 +157,14 @@ def plan_backfill(
         raise InputOverrideError(f"per_node_retries must be 0 or more, got {per_node_retries}")
     if max_parallelism is not None and max_parallelism < 1:
         raise InputOverrideError(f"max_parallelism must be 1 or more, got {max_parallelism}")
+    shape = shape or (NODES if len(instants) <= max_nodes else ARRAY)
+    if shape not in SHAPES:
+        raise InputOverrideError(f"shape must be one of {SHAPES}, got {shape!r}")
+    if shape == NODES and len(instants) > max_nodes:
+        raise TooManyRunsError(
+            f"{len(instants):,} runs as one node each exceed the limit of {max_nodes} nodes per workflow: "
+            "use the array shape, or raise max_nodes if your FlyteAdmin allows more"
+        )
     return BackfillPlan(
         launch_plan=for_lp,
         launch_plan_name=facts.name,
@@ -162,6 +182,7 @@ def plan_backfill(
         failure_policy=failure_policy or WorkflowFailurePolicy.FAIL_IMMEDIATELY,
         max_parallelism=max_parallelism,
         overwrite_cache=overwrite_cache,
+        shape=shape,
     )
 
 

@@ -19,7 +19,7 @@ from flytekit.remote.executions import FlyteWorkflowExecution
 
 from .builder import build_workflow
 from .errors import ExecutionNameTakenError, MissingLaunchPlanError
-from .plan import BackfillPlan, plan_backfill
+from .plan import DEFAULT_MAX_NODES, BackfillPlan, plan_backfill
 
 
 class Launched(NamedTuple):
@@ -70,6 +70,8 @@ def launch_backfill(
     anchor: Optional[datetime] = None,
     inputs: Optional[Mapping[str, Any]] = None,
     max_runs: Optional[int] = None,
+    max_nodes: int = DEFAULT_MAX_NODES,
+    shape: Optional[str] = None,
 ) -> Launched:
     """Backfills a launch plan on a Flyte backend over (start_date, end_date] as one execution.
 
@@ -83,7 +85,7 @@ def launch_backfill(
     plan = plan_backfill(
         start_date, end_date, lp, parallel, per_node_timeout, per_node_retries, failure_policy,
         reverse=reverse, timezone=timezone, anchor=anchor, inputs=inputs, max_parallelism=max_parallelism,
-        overwrite_cache=overwrite_cache, max_runs=max_runs,
+        overwrite_cache=overwrite_cache, max_runs=max_runs, max_nodes=max_nodes, shape=shape,
     )  # fmt: skip
     if dry_run:
         return Launched(plan)

@@ -1,0 +1,133 @@
+"""Backfills past FlyteAdmin's 100-node limit: one ArrayNode over the launch plan, run locally and serialized."""
+
+from collections import OrderedDict
+from datetime import datetime, timedelta
+
+import pytest
+from flows import daily_lp, flaky_lp, hourly_lp, utc
+from flytekit.configuration import ImageConfig, SerializationSettings
+from flytekit.core.workflow import WorkflowFailurePolicy
+from flytekit.tools.translator import get_serializable
+
+from flytekitplugins.backfill import TooManyRunsError, build_workflow, create_backfill_workflow, plan_backfill
+
+SETTINGS = SerializationSettings(project="p", domain="d", version="v", image_config=ImageConfig.auto_default_image())
+START = datetime(2024, 1, 1)
+CONTINUE = WorkflowFailurePolicy.FAIL_AFTER_EXECUTABLE_NODES_COMPLETE
+
+
+def hours(n):
+    return [utc(2024, 1, 1) + timedelta(hours=k) for k in range(1, n + 1)]
+
+
+def array_spec(workflow):
+    (node,) = get_serializable(OrderedDict(), SETTINGS, workflow).template.nodes
+    return node.to_flyte_idl().array_node
+
+
+def column(array, name):
+    (binding,) = [b for b in array.node.inputs if b.var == name]
+    return binding.binding.collection.bindings
+
+
+def test_up_to_max_nodes_runs_keep_one_node_per_instant():
+    wf, _, _ = create_backfill_workflow(START, START + timedelta(hours=100), hourly_lp)
+    assert len(wf.nodes) == 100 and wf.nodes[0].id == "b-20240101t010000z"
+    wf, _, _ = create_backfill_workflow(START, START + timedelta(hours=101), hourly_lp)
+    assert len(wf.nodes) == 1 and wf.nodes[0].id == "b-20240101t010000z-20240105t050000z"
+
+
+def test_max_nodes_is_configurable_and_shape_can_be_forced():
+    assert plan_backfill(START, START + timedelta(hours=150), hourly_lp, max_nodes=200).shape == "nodes"
+    assert plan_backfill(START, START + timedelta(hours=5), hourly_lp, shape="array").shape == "array"
+    with pytest.raises(TooManyRunsError, match="exceed the limit of 100 nodes"):
+        plan_backfill(START, START + timedelta(hours=101), hourly_lp, shape="nodes")
+
+
+def test_serial_thousand_run_backfill_runs_each_instant_once_in_order_locally(recorded):
+    wf, first, last = create_backfill_workflow(START, START + timedelta(hours=1000), hourly_lp)
+    assert len(wf.nodes) == 1
+    wf()
+    assert [t for t, _, _ in recorded] == hours(1000)
+    assert {v for _, v, _ in recorded} == {1} and (first, last) == (hours(1)[0], hours(1000)[-1])
+
+
+def test_parallel_thousand_run_backfill_runs_each_instant_exactly_once_locally(recorded):
+    plan = plan_backfill(START, START + timedelta(hours=1000), hourly_lp, parallel=True, max_parallelism=8,
+                         reverse=True, inputs={"label": "big"})  # fmt: skip
+    build_workflow(plan)()
+    assert sorted(t for t, _, _ in recorded) == hours(1000) and len(recorded) == 1000
+    assert {label for _, _, label in recorded} == {"big"}
+
+
+def test_array_node_carries_the_instants_order_and_concurrency():
+    serial = array_spec(create_backfill_workflow(START, START + timedelta(hours=500), hourly_lp, reverse=True)[0])
+    assert serial.parallelism == 1 and serial.min_success_ratio == 1.0
+    kickoffs = [b.scalar.primitive.datetime.ToDatetime().replace(tzinfo=utc(2000, 1, 1).tzinfo) for b in column(serial, "t")]
+    assert kickoffs == hours(500)[::-1]
+    # Only the kickoff time is mapped: fixed (v) and default (label) inputs stay with the launch plan.
+    assert [b.var for b in serial.node.inputs] == ["t"]
+    capped = array_spec(build_workflow(plan_backfill(START, START + timedelta(hours=500), hourly_lp, parallel=True,
+                                                     max_parallelism=7, failure_policy=CONTINUE)))  # fmt: skip
+    assert capped.parallelism == 7 and capped.min_success_ratio == 0.0
+
+
+def test_overrides_are_mapped_as_repeated_columns():
+    plan = plan_backfill(START, START + timedelta(hours=300), hourly_lp, inputs={"label": "again"})
+    array = array_spec(build_workflow(plan))
+    assert sorted(b.var for b in array.node.inputs) == ["label", "t"]
+    assert [b.scalar.primitive.string_value for b in column(array, "label")] == ["again"] * 300
+
+
+def test_fast_columns_serialize_exactly_as_flytekit_does():
+    """Oracle: flytekit's own serializer, on a workflow that binds the same list the generic way."""
+    from flytekit.core.array_node import array_node
+    from flytekit.core.workflow import ImperativeWorkflow
+
+    plan = plan_backfill(START, START + timedelta(hours=150), hourly_lp, inputs={"label": "x"}, parallel=True)
+    reference = ImperativeWorkflow(name="reference")
+    reference.add_workflow_input("unused", int)
+    from flytekit.core.context_manager import FlyteContextManager
+
+    ctx = FlyteContextManager.current_context()
+    generic = array_node(hourly_lp, concurrency=None)
+    with FlyteContextManager.with_context(ctx.with_compilation_state(reference.compilation_state)):
+        generic(t=list(plan.instants), label=["x"] * 150)
+    (ours,) = get_serializable(OrderedDict(), SETTINGS, build_workflow(plan)).template.nodes
+    theirs = get_serializable(OrderedDict(), SETTINGS, reference).template.nodes[0]
+    for name in ("t", "label"):
+        mine = [b for b in ours.to_flyte_idl().inputs if b.var == name][0].binding
+        flytekits = [b for b in theirs.to_flyte_idl().inputs if b.var == name][0].binding
+        assert mine.SerializeToString(deterministic=True) == flytekits.SerializeToString(deterministic=True)
+
+
+def test_per_node_retries_and_timeout_reach_the_mapped_runs():
+    wf, _, _ = create_backfill_workflow(START, START + timedelta(hours=200), hourly_lp, False, timedelta(hours=1), 4)
+    array = array_spec(wf)
+    assert array.node.metadata.retries.retries == 4 and array.node.metadata.timeout.seconds == 3600
+
+
+def test_array_shape_fail_fast_stops_at_the_first_failure_locally(recorded):
+    plan = plan_backfill(datetime(2024, 3, 1), datetime(2024, 3, 8), flaky_lp, inputs={"bad_day": 4}, shape="array")
+    with pytest.raises(Exception, match="failed on purpose"):
+        build_workflow(plan)()
+    assert [t for t, _, _ in recorded] == [utc(2024, 3, 2), utc(2024, 3, 3)]
+
+
+def test_array_shape_continue_on_failure_runs_every_instant_locally(recorded):
+    plan = plan_backfill(datetime(2024, 3, 1), datetime(2024, 3, 8), flaky_lp, inputs={"bad_day": 4}, shape="array",
+                         failure_policy=CONTINUE)  # fmt: skip
+    build_workflow(plan)()
+    assert [t for t, _, _ in recorded] == [utc(2024, 3, d) for d in (2, 3, 5, 6, 7, 8)]
+
+
+def test_hundred_thousand_runs_build_as_one_node():
+    plan = plan_backfill(datetime(2014, 1, 1), datetime(2014, 1, 1) + timedelta(hours=100_000), hourly_lp)
+    array = array_spec(build_workflow(plan))
+    assert len(plan.instants) == len(column(array, "t")) == 100_000
+
+
+def test_daily_lp_over_years_uses_the_array_shape_and_the_same_names_twice():
+    one = plan_backfill(datetime(2020, 1, 1), datetime(2024, 1, 1), daily_lp)
+    two = plan_backfill(datetime(2020, 1, 1), datetime(2024, 1, 1), daily_lp)
+    assert one.shape == "array" and len(one.instants) == 1461 and one.execution_name == two.execution_name
