@@ -1,13 +1,15 @@
 """Benchmarks: this plugin against flytekit's built-in backfill, measured in the same run on the same machine.
 
-    python benchmarks/run.py [--sizes 100,1000] [--repeat 3]
+    python benchmarks/run.py [--sizes 100,1000,10000] [--repeat 3] [--big 100000]
 
-Prints one table. Timings are medians of --repeat runs; nothing here is asserted.
+Prints one table. Timings are medians of --repeat runs; peak memory is read from a fresh process. Nothing here is
+asserted: the tests check behaviour, this script measures it.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import platform
 import re
 import statistics
@@ -15,16 +17,18 @@ import subprocess
 import sys
 import time
 from collections import OrderedDict
-from datetime import datetime, timedelta
-from typing import Callable, List, Tuple
+from datetime import datetime, timedelta, timezone
+from typing import Callable, List, Optional, Tuple
 
 from croniter import croniter
 from flytekit import CronSchedule, LaunchPlan, task, workflow
 from flytekit.configuration import ImageConfig, SerializationSettings
+from flytekit.models.admin.workflow import WorkflowSpec
 from flytekit.remote.backfill import create_backfill_workflow as builtin_create_backfill_workflow
 from flytekit.tools.translator import get_serializable
 
-from flytekitplugins.backfill import Cron, create_backfill_workflow
+import flytekitplugins.backfill
+from flytekitplugins.backfill import Cron, build_workflow, create_backfill_workflow, plan_backfill
 
 SETTINGS = SerializationSettings(project="p", domain="d", version="v", image_config=ImageConfig.auto_default_image())
 START = datetime(2020, 1, 1)
@@ -42,6 +46,7 @@ def hourly_wf(t: datetime):
 HOURLY = LaunchPlan.get_or_create(
     workflow=hourly_wf, name="bench_hourly", schedule=CronSchedule(schedule="0 * * * *", kickoff_time_input_arg="t")
 )
+Row = Tuple[str, str, str, str]
 
 
 def median_seconds(fn: Callable[[], object], repeat: int) -> float:
@@ -53,14 +58,24 @@ def median_seconds(fn: Callable[[], object], repeat: int) -> float:
     return statistics.median(times)
 
 
-def build_and_serialize(create) -> Callable[[int], object]:
-    def run(n: int):
-        # The built-in's end is exclusive, so it gets one more hour to make the same n runs.
-        wf, _, _ = create(START, START + timedelta(hours=n + (create is builtin_create_backfill_workflow)), HOURLY)
-        assert len(wf.nodes) == n, (create, len(wf.nodes), n)
-        return get_serializable(OrderedDict(), SETTINGS, wf)
+def serialized_entities(create, n: int) -> OrderedDict:
+    """Plan + build + flytekit's serializer for n hourly runs; returns every entity the registration would send."""
+    # The built-in's end is exclusive, so it gets one more hour to make the same n runs.
+    extra = 1 if create is builtin_create_backfill_workflow else 0
+    wf, _, _ = create(START, START + timedelta(hours=n + extra), HOURLY)
+    entities: OrderedDict = OrderedDict()
+    get_serializable(entities, SETTINGS, wf)
+    return entities
 
-    return run
+
+def backfill_spec(entities: OrderedDict) -> WorkflowSpec:
+    """The backfill workflow among the serialized entities (the launch plan's own workflow and task are there too)."""
+    (spec,) = [m for m in entities.values() if isinstance(m, WorkflowSpec) and m.template.id.name.startswith("backfill-")]
+    return spec
+
+
+def closure_bytes(entities: OrderedDict) -> int:
+    return len(backfill_spec(entities).to_flyte_idl().SerializeToString())
 
 
 def croniter_loop(n: int) -> List[datetime]:
@@ -68,13 +83,29 @@ def croniter_loop(n: int) -> List[datetime]:
     return [it.get_next() for _ in range(n)]
 
 
+def big_run_in_fresh_process(n: int) -> Tuple[float, float, float]:
+    """(seconds for plan + build + serialize of n hourly runs, peak RSS MB, RSS MB after imports) in a new process."""
+    code = f"""
+import json, resource, sys, time
+sys.path.insert(0, {str(__file__.rsplit('/', 1)[0])!r})
+import run as bench
+base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+began = time.perf_counter()
+entities = bench.serialized_entities(bench.create_backfill_workflow, {n})
+size = bench.closure_bytes(entities)
+seconds = time.perf_counter() - began
+print(json.dumps([seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, base / 1024, size]))
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    seconds, peak, base, _ = json.loads(out.strip().splitlines()[-1])
+    return seconds, peak, base
+
+
 def plugin_import_ms(code: str, root_module: str, repeat: int) -> Tuple[float, float]:
     """(what the plugin's modules add, the whole of root_module's import), in ms, from `python -X importtime`."""
     ours, whole = [], []
     for _ in range(repeat):
-        err = subprocess.run(
-            [sys.executable, "-X", "importtime", "-c", code], capture_output=True, text=True
-        ).stderr
+        err = subprocess.run([sys.executable, "-X", "importtime", "-c", code], capture_output=True, text=True).stderr
         rows = [re.match(r"import time:\s+\d+ \|\s+(\d+) \|( *)(\S+)", line) for line in err.splitlines()]
         rows = [(int(r[1]), len(r[2]), r[3]) for r in rows if r]
         ours.append(_outermost_plugin_ms(rows))
@@ -96,25 +127,45 @@ def _outermost_plugin_ms(rows: List[Tuple[int, int, str]]) -> float:
     return total / 1000
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="100,1000", help="numbers of hourly runs to build (comma-separated)")
-    parser.add_argument("--repeat", type=int, default=3)
-    args = parser.parse_args()
-    sizes = [int(s) for s in args.sizes.split(",")]
-
-    rows: List[Tuple[str, str, str, str]] = []
+def build_rows(sizes: List[int], repeat: int) -> List[Row]:
+    rows: List[Row] = []
     for n in sizes:
-        ours = median_seconds(lambda: build_and_serialize(create_backfill_workflow)(n), args.repeat)
-        builtin = median_seconds(lambda: build_and_serialize(builtin_create_backfill_workflow)(n), args.repeat)
-        rows.append((f"build + serialize, {n:,} hourly runs", f"{ours:.3f} s", f"{builtin:.3f} s", f"{builtin / ours:.1f}x"))
+        ours = median_seconds(lambda: serialized_entities(create_backfill_workflow, n), repeat)
+        builtin = median_seconds(lambda: serialized_entities(builtin_create_backfill_workflow, n), repeat)
+        rows.append((f"plan + build + serialize, {n:,} hourly runs", f"{ours:.3f} s", f"{builtin:.3f} s",
+                     f"{builtin / ours:.1f}x"))  # fmt: skip
+    for n in sizes:
+        ours, builtin = (serialized_entities(c, n) for c in (create_backfill_workflow, builtin_create_backfill_workflow))
+        shape = plan_backfill(START, START + timedelta(hours=n), HOURLY).shape
+        # Each registers one workflow (and FlyteRemote adds its default launch plan): 2 entities, whatever n is.
+        rows.append((f"backfill workflow bytes / nodes, {n:,} runs ({shape} shape)",
+                     f"{closure_bytes(ours):,} B / {len(backfill_spec(ours).template.nodes)}",
+                     f"{closure_bytes(builtin):,} B / {len(backfill_spec(builtin).template.nodes):,}"
+                     + (" (FlyteAdmin refuses > 100)" if n > 100 else ""), "-"))  # fmt: skip
+    return rows
 
-    n = 100_000
+
+def main(argv: Optional[List[str]] = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="100,1000,10000", help="numbers of hourly runs to build (comma-separated)")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--big", type=int, default=100_000, help="runs for the end-to-end time and memory row")
+    args = parser.parse_args(argv)
+    n = args.big
+    # First, while this process is small: Linux hands a child the parent's peak RSS across fork and exec.
+    seconds, peak, base = big_run_in_fresh_process(n)
+    rows = build_rows([int(s) for s in args.sizes.split(",")], args.repeat)
+
     cron = Cron.parse("@hourly")
-    ours = median_seconds(lambda: cron.instants(START.astimezone(), START.astimezone() + timedelta(hours=n)), args.repeat)
+    start = START.replace(tzinfo=timezone.utc)
+    ours = median_seconds(lambda: cron.instants(start, start + timedelta(hours=n)), args.repeat)
     loop = median_seconds(lambda: croniter_loop(n), args.repeat)
-    rows.append((f"enumerate {n:,} hourly instants", f"{n / ours:,.0f} /s", f"{n / loop:,.0f} /s (croniter loop)",
-                 f"{loop / ours:.1f}x"))
+    rows.append((f"enumerate {n:,} hourly instants", f"{n / ours:,.0f} /s ({ours:.3f} s)",
+                 f"{n / loop:,.0f} /s (croniter get_next loop)", f"{loop / ours:.1f}x"))  # fmt: skip
+    planned = median_seconds(lambda: plan_backfill(START, START + timedelta(hours=n), HOURLY), args.repeat)
+    rows.append((f"plan {n:,} hourly runs", f"{planned:.3f} s", "-", "-"))
+    rows.append((f"{n:,} runs end to end: plan + build + serialize", f"{seconds:.2f} s, peak RSS {peak:.0f} MB",
+                 f"(RSS after imports {base:.0f} MB)", "-"))  # fmt: skip
 
     added, whole = plugin_import_ms("import flytekit", "flytekit", max(args.repeat, 5))
     rows.append(("what the plugin adds to `import flytekit`", f"{added:.1f} ms", f"of {whole:.0f} ms in all", "-"))
@@ -125,10 +176,13 @@ def main() -> None:
     added, whole = plugin_import_ms(pyflyte_help, "flytekit.clis.sdk_in_container.pyflyte", max(args.repeat, 5))
     rows.append(("what the plugin adds to `pyflyte --help`", f"{added:.1f} ms", f"of {whole:.0f} ms of imports", "-"))
 
-    header = ("measure", "flytekitplugins-backfill", "flytekit built-in", "speed-up")
+    header: Row = ("measure", "flytekitplugins-backfill", "flytekit built-in", "ratio")
     widths = [max(len(r[i]) for r in rows + [header]) for i in range(4)]
+    import flytekit
+
     print(f"machine: {platform.machine()}, {platform.python_implementation()} {platform.python_version()}, "
-          f"{platform.system()}; median of {args.repeat}")
+          f"flytekit {flytekit.__version__}, plugin at {flytekitplugins.backfill.__file__.rsplit('/', 2)[0]}; "
+          f"median of {args.repeat}")  # fmt: skip
     for row in [header, tuple("-" * w for w in widths)] + rows:
         print("| " + " | ".join(cell.ljust(w) for cell, w in zip(row, widths)) + " |")
 
