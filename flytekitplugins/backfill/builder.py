@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, tzinfo
-from typing import Any, Mapping, NamedTuple, Optional, Union
+from datetime import datetime, timedelta
+from typing import Any, NamedTuple, Optional
 
 from flytekit.core.node import Node
 from flytekit.core.workflow import ImperativeWorkflow, WorkflowBase, WorkflowFailurePolicy
 
 from .array_shape import add_array_node
 from .launch_plans import LaunchPlanLike
-from .plan import ARRAY, DEFAULT_MAX_NODES, BackfillPlan, node_id, node_label, plan_backfill
+from .plan import ARRAY, BackfillPlan, node_id, node_label, plan_backfill
 from .times import iso_utc
 
 
@@ -63,36 +63,17 @@ def create_backfill_workflow(
     per_node_timeout: Optional[timedelta] = None,
     per_node_retries: int = 0,
     failure_policy: Optional[WorkflowFailurePolicy] = None,
-    *,
-    reverse: bool = False,
-    timezone: Union[str, tzinfo, None] = None,
-    anchor: Optional[datetime] = None,
-    inputs: Optional[Mapping[str, Any]] = None,
-    max_runs: Optional[int] = None,
-    max_nodes: int = DEFAULT_MAX_NODES,
-    shape: Optional[str] = None,
+    **options: Any,
 ) -> BackfillWorkflow:
     """A workflow that runs ``for_lp`` once for every instant its schedule fires in (start_date, end_date].
 
     Drop-in for ``flytekit.remote.backfill.create_backfill_workflow`` (same positional arguments, same
     ``(workflow, first instant, last instant)`` result) with the end really inclusive, fixed rates, time zones and
-    the keyword options of :func:`plan_backfill`. Past ``max_nodes`` runs the workflow holds one ArrayNode instead
-    of one node per run, so that it registers on a FlyteAdmin with default limits.
+    the keyword ``options`` of :func:`plan_backfill` (``reverse``, ``timezone``, ``anchor``, ``inputs``,
+    ``max_runs``, ``max_nodes``, ``shape``, ...). Past ``max_nodes`` runs the workflow holds one ArrayNode instead of
+    one node per run, so that it registers on a FlyteAdmin with default limits.
     """
     plan = plan_backfill(
-        start_date,
-        end_date,
-        for_lp,
-        parallel,
-        per_node_timeout,
-        per_node_retries,
-        failure_policy,
-        reverse=reverse,
-        timezone=timezone,
-        anchor=anchor,
-        inputs=inputs,
-        max_runs=max_runs,
-        max_nodes=max_nodes,
-        shape=shape,
+        start_date, end_date, for_lp, parallel, per_node_timeout, per_node_retries, failure_policy, **options
     )
     return BackfillWorkflow(build_workflow(plan), plan.first_instant, plan.last_instant)

@@ -6,12 +6,11 @@ same entity already there moves on, and an execution that already exists for thi
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, tzinfo
-from typing import Any, Mapping, NamedTuple, Optional, Union
+from datetime import datetime
+from typing import Any, NamedTuple, Optional, Union
 
 from flytekit.configuration import ImageConfig, SerializationSettings
 from flytekit.core.options import Options
-from flytekit.core.workflow import WorkflowFailurePolicy
 from flytekit.exceptions.user import FlyteEntityNotExistException
 from flytekit.remote import FlyteRemote
 from flytekit.remote.entities import FlyteLaunchPlan, FlyteWorkflow
@@ -19,7 +18,7 @@ from flytekit.remote.executions import FlyteWorkflowExecution
 
 from .builder import build_workflow
 from .errors import ExecutionNameTakenError, MissingLaunchPlanError
-from .plan import DEFAULT_MAX_NODES, BackfillPlan, plan_backfill
+from .plan import BackfillPlan, plan_backfill
 
 
 class Launched(NamedTuple):
@@ -59,34 +58,20 @@ def launch_backfill(
     execution_name: Optional[str] = None,
     dry_run: bool = False,
     execute: bool = True,
-    parallel: bool = False,
-    per_node_timeout: Optional[timedelta] = None,
-    per_node_retries: int = 0,
-    failure_policy: Optional[WorkflowFailurePolicy] = None,
-    overwrite_cache: bool = False,
-    max_parallelism: Optional[int] = None,
-    reverse: bool = False,
-    timezone: Union[str, tzinfo, None] = None,
-    anchor: Optional[datetime] = None,
-    inputs: Optional[Mapping[str, Any]] = None,
-    max_runs: Optional[int] = None,
-    max_nodes: int = DEFAULT_MAX_NODES,
-    shape: Optional[str] = None,
+    **plan_options: Any,
 ) -> Launched:
     """Backfills a launch plan on a Flyte backend over (start_date, end_date] as one execution.
 
-    ``dry_run`` stops after planning (nothing remote but the launch plan fetch); ``execute=False`` stops after
-    registering. ``version`` and ``execution_name`` default to digests of the request.
+    ``plan_options`` are the keyword options of :func:`plan_backfill` (``parallel``, ``per_node_retries``,
+    ``failure_policy``, ``max_parallelism``, ``inputs``, ...). ``dry_run`` stops after planning (nothing remote but the
+    launch plan fetch); ``execute=False`` stops after registering. ``version`` and ``execution_name`` default to
+    digests of the request.
     """
     project, domain = project or remote.default_project, domain or remote.default_domain
     lp = launch_plan if isinstance(launch_plan, FlyteLaunchPlan) else fetch_launch_plan(
         remote, launch_plan, launch_plan_version, project, domain
     )
-    plan = plan_backfill(
-        start_date, end_date, lp, parallel, per_node_timeout, per_node_retries, failure_policy,
-        reverse=reverse, timezone=timezone, anchor=anchor, inputs=inputs, max_parallelism=max_parallelism,
-        overwrite_cache=overwrite_cache, max_runs=max_runs, max_nodes=max_nodes, shape=shape,
-    )  # fmt: skip
+    plan = plan_backfill(start_date, end_date, lp, **plan_options)
     if dry_run:
         return Launched(plan)
     version = version or plan.version
