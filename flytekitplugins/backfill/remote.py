@@ -19,6 +19,7 @@ from flytekit.remote.executions import FlyteWorkflowExecution
 from .builder import build_workflow
 from .errors import ExecutionNameTakenError, MissingLaunchPlanError
 from .plan import BackfillPlan, plan_backfill
+from .retries import with_backoff
 
 
 class Launched(NamedTuple):
@@ -36,7 +37,10 @@ def fetch_launch_plan(
 ) -> FlyteLaunchPlan:
     """The launch plan from the backend (its latest version unless one is given)."""
     try:
-        return remote.fetch_launch_plan(project=project, domain=domain, name=name, version=version)
+        return with_backoff(
+            "fetching the launch plan",
+            lambda: remote.fetch_launch_plan(project=project, domain=domain, name=name, version=version),
+        )
     except FlyteEntityNotExistException as e:
         what = f"launch plan {name!r}" + (f" version {version!r}" if version else "")
         raise MissingLaunchPlanError(
@@ -85,17 +89,24 @@ def launch_backfill(
     settings = SerializationSettings(
         image_config=ImageConfig.auto_default_image(), project=project, domain=domain, version=version
     )
-    registered = remote.register_workflow(build_workflow(plan), serialization_settings=settings, version=version)
+    workflow = build_workflow(plan)
+    registered = with_backoff(
+        "registering the backfill workflow",
+        lambda: remote.register_workflow(workflow, serialization_settings=settings, version=version),
+    )
     if not execute:
         return Launched(plan, registered)
-    execution = remote.execute(
-        registered,
-        inputs={},
-        project=project,
-        domain=domain,
-        execution_name=execution_name,
-        options=Options(max_parallelism=plan.max_parallelism) if plan.max_parallelism else None,
-        overwrite_cache=plan.overwrite_cache or None,
+    execution = with_backoff(
+        "starting the backfill execution",
+        lambda: remote.execute(
+            registered,
+            inputs={},
+            project=project,
+            domain=domain,
+            execution_name=execution_name,
+            options=Options(max_parallelism=plan.max_parallelism) if plan.max_parallelism else None,
+            overwrite_cache=plan.overwrite_cache or None,
+        ),
     )
     _check_same_backfill(execution, plan.workflow_name, version)
     return Launched(plan, registered, execution)
@@ -105,7 +116,10 @@ def _existing_execution(
     remote: FlyteRemote, project: str, domain: str, name: str
 ) -> Optional[FlyteWorkflowExecution]:
     try:
-        return remote.fetch_execution(project=project, domain=domain, name=name)
+        return with_backoff(
+            "looking for an earlier run of this backfill",
+            lambda: remote.fetch_execution(project=project, domain=domain, name=name),
+        )
     except FlyteEntityNotExistException:
         return None
 
