@@ -7,6 +7,7 @@ request, 1 for a backend failure or a failed run; a traceback only with --verbos
 from __future__ import annotations
 
 import json
+import shlex
 import sys
 import traceback
 from datetime import datetime, timedelta
@@ -26,7 +27,9 @@ from .errors import BackfillUsageError, InvalidWindowError
 from .local import SUCCEEDED, load_launch_plan, run_locally
 from .plan import DEFAULT_MAX_NODES, SHAPES, BackfillPlan, plan_backfill
 from .remote import fetch_launch_plan, launch_backfill
-from .report import plan_summary, print_plan, print_results, result_as_dict
+from .report import plan_summary, print_plan, print_results, print_status, result_as_dict
+from .reprocess import ALL, REPROCESS
+from .status import BackfillStatus, backfill_status, follow
 
 DEFAULT_MAX_RUNS = 10_000
 
@@ -78,6 +81,10 @@ class BackfillCommand(click.RichCommand):
 @click.option("--max-runs", type=click.IntRange(min=1), default=DEFAULT_MAX_RUNS, show_default=True, help="Refuse windows with more runs than this.")
 @click.option("--max-nodes", type=click.IntRange(min=1), default=DEFAULT_MAX_NODES, show_default=True, help="FlyteAdmin's node limit per workflow (registration.maxWorkflowNodes); past it the runs share one ArrayNode.")
 @click.option("--shape", type=click.Choice(SHAPES), default=None, help="Force one node per run (nodes) or one ArrayNode over all runs (array). Default: nodes up to --max-nodes runs, array past it.")
+@click.option("--reprocess", type=click.Choice(REPROCESS), default=ALL, show_default=True, help="all: every instant; failed: skip instants with a succeeded or running run; missing: skip instants with any run (scheduled or backfilled).")
+@click.option("--wait", is_flag=True, default=False, help="Follow the backfill to the end with a progress bar, then list failed instants and the command that retries them.")
+@click.option("--status", is_flag=True, default=False, help="Show the per-instant status of an earlier backfill: LAUNCHPLAN is then its execution name.")
+@click.option("--poll-interval", type=click.FloatRange(min=0.0), default=10.0, show_default=True, help="Seconds between status reads with --wait.")
 @click.option("--local", is_flag=True, default=False, help="Run in-process: LAUNCHPLAN is a Python file, LAUNCHPLAN_VERSION the launch plan in it.")
 @click.option("--verbose", is_flag=True, default=False, help="Show tracebacks.")
 @click.argument("launchplan", required=True, type=str)
@@ -121,23 +128,33 @@ def resolve_window(
 def _run(
     ctx: click.Context, project: str, domain: str, launchplan: str, launchplan_version: Optional[str],
     from_date: Optional[datetime], to_date: Optional[datetime], backfill_window: Optional[timedelta],
-    input_pairs: Sequence[str], output: str, local: bool, dry_run: bool, fail_fast: bool, **options: Any,
+    input_pairs: Sequence[str], output: str, local: bool, dry_run: bool, fail_fast: bool, status: bool, wait: bool,
+    poll_interval: float, **options: Any,
 ) -> int:  # fmt: skip
+    if status:
+        remote = _remote(ctx, project, domain)
+        read = lambda: backfill_status(remote, launchplan, project, domain)  # noqa: E731
+        result = _follow(read, poll_interval) if wait else read()
+        _print_status(result, output, only_failed=False)
+        return 0 if result.all_succeeded else 1
     start, end = resolve_window(from_date, to_date, backfill_window)
     failure_policy = (
         WorkflowFailurePolicy.FAIL_IMMEDIATELY if fail_fast else WorkflowFailurePolicy.FAIL_AFTER_EXECUTABLE_NODES_COMPLETE
     )
     if local:
+        if options["reprocess"] != ALL or wait:
+            raise BackfillUsageError("--reprocess and --wait need a Flyte backend: drop --local")
         return _run_local(launchplan, launchplan_version, start, end, input_pairs, output, dry_run, failure_policy, options)
-    return _run_remote(
+    code = _run_remote(
         ctx, project, domain, launchplan, launchplan_version, start, end, input_pairs, output, dry_run, failure_policy,
-        options,
+        options, wait, poll_interval,
     )
+    return code
 
 
 def _plan_options(options: dict) -> dict:
     keys = ("parallel", "per_node_timeout", "per_node_retries", "reverse", "timezone", "max_parallelism",
-            "overwrite_cache", "max_runs", "max_nodes", "shape")  # fmt: skip
+            "overwrite_cache", "max_runs", "max_nodes", "shape", "reprocess")  # fmt: skip
     return {k: options[k] for k in keys}
 
 
@@ -172,10 +189,37 @@ def _run_local(file, name, start, end, input_pairs, output, dry_run, failure_pol
     return 0 if all(r.status == SUCCEEDED for r in results) else 1
 
 
-def _run_remote(ctx, project, domain, name, lp_version, start, end, input_pairs, output, dry_run, failure_policy, options) -> int:  # type: ignore[no-untyped-def]
+def _remote(ctx: click.Context, project: str, domain: str) -> Any:
     if ctx.obj is None:
         ctx.obj = {}  # run outside pyflyte (python -m flytekitplugins.backfill)
-    remote = get_and_save_remote_with_click_context(ctx, project, domain)
+    return get_and_save_remote_with_click_context(ctx, project, domain)
+
+
+def _follow(read: Any, interval: float) -> BackfillStatus:
+    """Reads the status until the backfill ends, with a progress bar on stderr."""
+    columns = (TextColumn("backfill"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
+    with Progress(*columns, console=Console(stderr=True)) as progress:
+        bar = progress.add_task("", total=None)
+
+        def show(status: BackfillStatus) -> None:
+            c = status.counts()
+            progress.update(bar, total=len(status.runs), completed=c["succeeded"] + c["failed"],
+                            description=", ".join(f"{n} {name}" for name, n in c.items()))  # fmt: skip
+
+        return follow(read, show, interval)
+
+
+def _print_status(status: BackfillStatus, output: str, only_failed: bool, retry: Optional[str] = None) -> None:
+    if output == "json":
+        click.echo(json.dumps({**status.to_dict(), **({"retry_command": retry} if retry else {})}, indent=2))
+        return
+    print_status(Console(), status, only_failed)
+    if retry and status.failed:
+        click.echo(f"Retry the failed instants with:\n  {retry}")
+
+
+def _run_remote(ctx, project, domain, name, lp_version, start, end, input_pairs, output, dry_run, failure_policy, options, wait, poll_interval) -> int:  # type: ignore[no-untyped-def]
+    remote = _remote(ctx, project, domain)
     lp = fetch_launch_plan(remote, name, lp_version, project, domain)
     launched = launch_backfill(
         remote, lp, start, end, project=project, domain=domain, version=options["version"],
@@ -184,6 +228,10 @@ def _run_remote(ctx, project, domain, name, lp_version, start, end, input_pairs,
     )  # fmt: skip
     if dry_run:
         _print_plan(launched.plan, output)
+        return 0
+    if not launched.plan.instants:
+        skipped = len(launched.plan.skipped)
+        click.echo(f"Nothing to run: all {skipped:,} instants in the window already have a run (--reprocess {options['reprocess']})")
         return 0
     entity = launched.execution or launched.workflow
     url = remote.generate_console_url(entity)
@@ -202,7 +250,32 @@ def _run_remote(ctx, project, domain, name, lp_version, start, end, input_pairs,
         plan = launched.plan
         click.echo(f"{len(plan.instants):,} runs of {plan.launch_plan_name}, {plan.first_instant.isoformat()} .. {plan.last_instant.isoformat()}")
         click.secho(message, fg="green")
-    return 0
+    if not (wait and launched.execution is not None):
+        return 0
+    execution_name = launched.execution.id.name
+    result = _follow(lambda: backfill_status(remote, execution_name, project, domain), poll_interval)
+    _print_status(result, output, only_failed=True, retry=retry_command(ctx, start, end))
+    return 0 if result.all_succeeded else 1
+
+
+def retry_command(ctx: click.Context, start: datetime, end: datetime) -> str:
+    """The command that reruns this backfill's failed instants: the same request with --reprocess failed."""
+    p = ctx.params
+    words = ["pyflyte", "backfill", "-p", p["project"], "-d", p["domain"], p["launchplan"]]
+    words += [p["launchplan_version"]] if p["launchplan_version"] else []
+    words += ["--from-date", start.isoformat(), "--to-date", end.isoformat()]
+    flags = {"parallel": "--parallel", "reverse": "--reverse", "overwrite_cache": "--overwrite-cache"}
+    words += [flag for key, flag in flags.items() if p[key]]
+    words += [] if p["fail_fast"] else ["--no-fail-fast"]
+    for key in ("per_node_retries", "max_parallelism", "timezone", "shape", "max_runs", "max_nodes"):
+        default = next(param.default for param in ctx.command.params if param.name == key)
+        if p[key] != default:
+            words += [f"--{key.replace('_', '-')}", str(p[key])]
+    if p["per_node_timeout"]:
+        words += ["--per-node-timeout", f"{int(p['per_node_timeout'].total_seconds())} seconds"]
+    for pair in p["input_pairs"]:
+        words += ["--input", pair]
+    return shlex.join(words + ["--reprocess", "failed"])
 
 
 def main() -> None:

@@ -62,6 +62,10 @@ class UnsupportedShapeError(BackfillUsageError):
     """The runs cannot take the requested workflow shape."""
 
 
+class UnknownBackfillError(BackfillUsageError):
+    """No backfill execution of that name, or one this plugin did not make."""
+
+
 class BackfillBackendError(BackfillError):
     """The Flyte backend refused or could not be reached (CLI exit code 1)."""
 

@@ -6,12 +6,13 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
-from typing import Any, Dict, Mapping, Optional, Tuple, Union
+from typing import Any, Dict, Mapping, Optional, Sequence, Tuple, Union
 
 from flytekit.core.workflow import WorkflowFailurePolicy
 
 from .errors import InputOverrideError, KickoffInputError, MissingInputError, TooManyRunsError
 from .launch_plans import LaunchPlanFacts, LaunchPlanLike, facts_of, schedule_from_model
+from .reprocess import ALL, PastRun, instants_to_skip
 from .schedules import Schedule, check_window, instants_in_window
 from .times import iso_utc
 
@@ -47,16 +48,18 @@ class BackfillPlan:
     max_parallelism: Optional[int] = None
     overwrite_cache: bool = False
     shape: str = NODES
+    reprocess: str = ALL
+    skipped: Tuple[Tuple[datetime, str], ...] = ()
 
     @property
-    def first_instant(self) -> datetime:
-        """The earliest instant, whatever the run order."""
-        return min(self.instants[0], self.instants[-1])
+    def first_instant(self) -> Optional[datetime]:
+        """The earliest instant to run, whatever the run order (None when every instant is skipped)."""
+        return min(self.instants[0], self.instants[-1]) if self.instants else None
 
     @property
-    def last_instant(self) -> datetime:
-        """The latest instant, whatever the run order."""
-        return max(self.instants[0], self.instants[-1])
+    def last_instant(self) -> Optional[datetime]:
+        """The latest instant to run, whatever the run order (None when every instant is skipped)."""
+        return max(self.instants[0], self.instants[-1]) if self.instants else None
 
     def inputs_for(self, instant: datetime) -> Dict[str, Any]:
         """The inputs one run is launched with: overrides plus its kickoff time."""
@@ -103,6 +106,8 @@ class BackfillPlan:
             "kickoff_input": self.kickoff_input,
             "inputs": {name: repr(value) for name, value in self.inputs},
             "instants": [iso_utc(t) for t in self.instants],
+            "reprocess": self.reprocess,
+            "skipped": [{"instant": iso_utc(t), "reason": reason} for t, reason in self.skipped],
         }
 
 
@@ -139,6 +144,8 @@ def plan_backfill(
     max_runs: Optional[int] = None,
     max_nodes: int = DEFAULT_MAX_NODES,
     shape: Optional[str] = None,
+    reprocess: str = ALL,
+    past_runs: Optional[Mapping[datetime, Sequence[PastRun]]] = None,
 ) -> BackfillPlan:
     """Plans a backfill of ``for_lp`` over (start_date, end_date]: every instant its schedule fires there.
 
@@ -146,11 +153,16 @@ def plan_backfill(
     fixed rate to its real activation time; ``inputs`` overrides default inputs for every run. ``max_parallelism``
     bounds the runs in flight on a backend; ``max_runs`` refuses windows with more runs than that. ``shape`` is
     ``nodes`` up to ``max_nodes`` runs (FlyteAdmin's per-workflow node limit) and ``array`` past it, unless given.
+    ``reprocess`` (``all``, ``failed``, ``missing``) skips instants by their ``past_runs`` (instant -> earlier runs).
     """
     facts = facts_of(for_lp)
     start, end = check_window(start_date, end_date)
     schedule = schedule_from_model(facts.schedule, timezone, anchor)
     instants = instants_in_window(schedule, start, end, max_runs)
+    if reprocess != ALL and past_runs is None:
+        raise InputOverrideError(f"reprocess={reprocess!r} needs the past runs of the window (past_runs=...)")
+    skip = instants_to_skip(instants, past_runs or {}, reprocess)
+    instants = [t for t in instants if t not in skip]
     if reverse:
         instants.reverse()
     if per_node_retries is None or per_node_retries < 0:
@@ -183,6 +195,8 @@ def plan_backfill(
         max_parallelism=max_parallelism,
         overwrite_cache=overwrite_cache,
         shape=shape,
+        reprocess=reprocess,
+        skipped=tuple(sorted(skip.items())),
     )
 
 

@@ -18,7 +18,9 @@ from flytekit.remote.executions import FlyteWorkflowExecution
 
 from .builder import build_workflow
 from .errors import ExecutionNameTakenError, MissingLaunchPlanError
+from .history import past_runs
 from .plan import BackfillPlan, plan_backfill
+from .reprocess import ALL
 from .retries import with_backoff
 
 
@@ -67,16 +69,19 @@ def launch_backfill(
     """Backfills a launch plan on a Flyte backend over (start_date, end_date] as one execution.
 
     ``plan_options`` are the keyword options of :func:`plan_backfill` (``parallel``, ``per_node_retries``,
-    ``failure_policy``, ``max_parallelism``, ``inputs``, ...). ``dry_run`` stops after planning (nothing remote but the
-    launch plan fetch); ``execute=False`` stops after registering. ``version`` and ``execution_name`` default to
+    ``failure_policy``, ``max_parallelism``, ``inputs``, ``reprocess``, ...); for ``reprocess="failed"`` or
+    ``"missing"`` the window's past runs are read from the backend first. ``dry_run`` stops after planning (nothing
+    remote is written); so does a plan whose every instant is skipped. ``execute=False`` stops after registering. ``version`` and ``execution_name`` default to
     digests of the request.
     """
     project, domain = project or remote.default_project, domain or remote.default_domain
     lp = launch_plan if isinstance(launch_plan, FlyteLaunchPlan) else fetch_launch_plan(
         remote, launch_plan, launch_plan_version, project, domain
     )
+    if plan_options.get("reprocess", ALL) != ALL:
+        plan_options["past_runs"] = past_runs(remote, lp.name, project, domain, start_date, end_date)
     plan = plan_backfill(start_date, end_date, lp, **plan_options)
-    if dry_run:
+    if dry_run or not plan.instants:
         return Launched(plan)
     version = version or plan.version
     execution_name = execution_name or plan.execution_name

@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from .local import FAILED, RunResult
+from .status import BackfillStatus
 from .plan import BackfillPlan, node_id
 from .times import iso_utc
 
@@ -21,8 +22,8 @@ def plan_summary(plan: BackfillPlan) -> Dict[str, Any]:
     """The plan with the names it will be registered and started under."""
     return {
         **plan.to_dict(),
-        "first": iso_utc(plan.first_instant),
-        "last": iso_utc(plan.last_instant),
+        "first": iso_utc(plan.first_instant) if plan.instants else None,
+        "last": iso_utc(plan.last_instant) if plan.instants else None,
         "workflow": {"name": plan.workflow_name, "version": plan.version},
         "execution_name": plan.execution_name,
     }
@@ -37,8 +38,8 @@ def print_plan(console: Console, plan: BackfillPlan) -> None:
         + f": {len(plan.instants):,} runs of {summary['schedule']}"
     )
     console.print(
-        f"window ({summary['window']['start_exclusive']}, {summary['window']['end_inclusive']}], "
-        f"first {summary['first']}, last {summary['last']}"
+        f"window ({summary['window']['start_exclusive']}, {summary['window']['end_inclusive']}]"
+        + (f", first {summary['first']}, last {summary['last']}" if plan.instants else "")
     )
     console.print(
         f"{summary['order']}, {'parallel' if plan.parallel else 'serial'}"
@@ -51,6 +52,25 @@ def print_plan(console: Console, plan: BackfillPlan) -> None:
     for index, instant in enumerate(plan.instants, 1):
         table.add_row(str(index), iso_utc(instant), node_id(instant))
     console.print(table)
+    if plan.skipped:
+        console.print(f"{len(plan.skipped):,} instants skipped (--reprocess {plan.reprocess}):")
+        skipped = Table("instant (UTC)", "why")
+        for instant, reason in plan.skipped:
+            skipped.add_row(iso_utc(instant), reason)
+        console.print(skipped)
+
+
+def print_status(console: Console, status: BackfillStatus, only_failed: bool) -> None:
+    """The backfill's phase and counts, then one row per instant (or per failed instant)."""
+    counts = ", ".join(f"{n} {name}" for name, n in status.counts().items())
+    console.print(f"backfill {status.execution_name} of {status.launch_plan_name}: {status.phase}; {counts}")
+    rows = status.failed if only_failed else status.runs
+    if rows:
+        table = Table("instant (UTC)", "status", "run")
+        for r in rows:
+            style = {"SUCCEEDED": "green", "FAILED": "red"}.get(r.status, "yellow")
+            table.add_row(iso_utc(r.instant), f"[{style}]{r.status}[/{style}]", r.execution or "")
+        console.print(table)
 
 
 def print_results(console: Console, results: Sequence[RunResult]) -> None:

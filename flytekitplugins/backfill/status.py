@@ -1,0 +1,113 @@
+"""Per-instant status of a backfill execution, from list calls, and following it to the end."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Callable, Dict, Optional, Tuple
+
+from flytekit.exceptions.user import FlyteEntityNotExistException
+from flytekit.models.core.identifier import WorkflowExecutionIdentifier
+from flytekit.remote import FlyteRemote
+
+from .errors import UnknownBackfillError
+from .history import attributed_runs, backfill_template, instants_of_backfill, phase_name
+from .retries import with_backoff
+from .times import iso_utc
+
+TERMINAL = frozenset({"SUCCEEDED", "FAILED", "ABORTED", "TIMED_OUT"})
+PENDING, NOT_RUN = "PENDING", "NOT_RUN"
+
+
+@dataclass(frozen=True)
+class InstantStatus:
+    """One instant of a backfill: the phase of its latest run (PENDING before it starts, NOT_RUN if it never did)."""
+
+    instant: datetime
+    status: str
+    execution: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class BackfillStatus:
+    execution_name: str
+    phase: str
+    launch_plan_name: str
+    runs: Tuple[InstantStatus, ...]
+
+    @property
+    def finished(self) -> bool:
+        return self.phase in TERMINAL
+
+    @property
+    def all_succeeded(self) -> bool:
+        return all(r.status == "SUCCEEDED" for r in self.runs)
+
+    @property
+    def failed(self) -> Tuple[InstantStatus, ...]:
+        return tuple(r for r in self.runs if r.status in TERMINAL - {"SUCCEEDED"} or r.status == NOT_RUN)
+
+    def counts(self) -> Dict[str, int]:
+        """succeeded / failed / running / queued, as the progress bar shows them."""
+        buckets = {"succeeded": 0, "failed": 0, "running": 0, "queued": 0}
+        for r in self.runs:
+            if r.status == "SUCCEEDED":
+                buckets["succeeded"] += 1
+            elif r.status in TERMINAL or r.status == NOT_RUN:
+                buckets["failed"] += 1
+            elif r.status in ("RUNNING", "SUCCEEDING", "FAILING", "ABORTING"):
+                buckets["running"] += 1
+            else:
+                buckets["queued"] += 1
+        return buckets
+
+    def to_dict(self) -> Dict[str, Any]:
+        return {
+            "execution_name": self.execution_name,
+            "phase": self.phase,
+            "launch_plan": self.launch_plan_name,
+            "counts": self.counts(),
+            "runs": [{"instant": iso_utc(r.instant), "status": r.status, "execution": r.execution} for r in self.runs],
+        }
+
+
+def backfill_status(remote: FlyteRemote, execution_name: str, project: str, domain: str) -> BackfillStatus:
+    """The status of every instant of the backfill started as ``execution_name``."""
+    execution_id = WorkflowExecutionIdentifier(project, domain, execution_name)
+    try:
+        execution = with_backoff("reading the backfill", lambda: remote.client.get_execution(execution_id))
+    except FlyteEntityNotExistException as e:
+        raise UnknownBackfillError(f"no execution {execution_name!r} in {project}/{domain}: check the name, -p and -d") from e
+    instants, launch_plan_name = instants_of_backfill(backfill_template(remote, execution))
+    if not instants or launch_plan_name is None:
+        raise UnknownBackfillError(f"execution {execution_name!r} is not a backfill made by flytekitplugins-backfill")
+    latest: Dict[datetime, Any] = {}
+    for instant, _, run in attributed_runs(remote, launch_plan_name, project, domain):
+        parent = run.spec.metadata.parent_node_execution
+        if parent is None or parent.execution_id.name != execution_name:
+            continue
+        if instant not in latest or run.closure.created_at > latest[instant].closure.created_at:
+            latest[instant] = run
+    phase = phase_name(execution.closure.phase)
+    not_started = NOT_RUN if phase in TERMINAL else PENDING
+    runs = tuple(
+        InstantStatus(t, phase_name(latest[t].closure.phase), latest[t].id.name) if t in latest else InstantStatus(t, not_started)
+        for t in instants
+    )
+    return BackfillStatus(execution_name, phase, launch_plan_name, runs)
+
+
+def follow(
+    read: Callable[[], BackfillStatus],
+    on_update: Callable[[BackfillStatus], None],
+    interval: float,
+    sleep: Callable[[float], None] = time.sleep,
+) -> BackfillStatus:
+    """Reads the status every ``interval`` seconds until the backfill execution has finished."""
+    while True:
+        status = read()
+        on_update(status)
+        if status.finished:
+            return status
+        sleep(interval)
