@@ -18,14 +18,19 @@ from .errors import (
     MissingLaunchPlanError,
     NoScheduleError,
     TooManyRunsError,
+    UnknownBackfillError,
     UnknownTimezoneError,
     UnsupportedScheduleError,
+    UnsupportedShapeError,
 )
+from .history import past_runs
 from .methods import install as _install_methods
 from .plan import BackfillPlan, plan_backfill
 from .pyflyte_hook import install as _install_pyflyte_command
 from .remote import Launched, launch_backfill
+from .reprocess import PastRun
 from .schedules import Cron, Rate, in_window, instants_in_window
+from .status import BackfillStatus, InstantStatus, backfill_status
 
 _install_methods()
 _install_pyflyte_command()
@@ -34,26 +39,33 @@ __all__ = [
     "BackfillBackendError",
     "BackfillError",
     "BackfillPlan",
+    "BackfillStatus",
     "BackfillUsageError",
     "BackfillWorkflow",
     "Cron",
     "EmptyWindowError",
     "ExecutionNameTakenError",
     "InputOverrideError",
+    "InstantStatus",
     "Launched",
     "InvalidWindowError",
     "KickoffInputError",
     "MissingInputError",
     "MissingLaunchPlanError",
     "NoScheduleError",
+    "PastRun",
     "Rate",
     "TooManyRunsError",
+    "UnknownBackfillError",
     "UnknownTimezoneError",
     "UnsupportedScheduleError",
+    "UnsupportedShapeError",
+    "backfill_status",
     "build_workflow",
     "create_backfill_workflow",
     "in_window",
     "instants_in_window",
     "launch_backfill",
+    "past_runs",
     "plan_backfill",
 ]
