@@ -13,6 +13,7 @@ test_requires = [
     "pytest>=7",
     "pytest-mock>=3",
     "hypothesis>=6",
+    "pytest-timeout>=2",
 ]
 
 __version__ = "0.1.0"

@@ -1,10 +1,10 @@
 """Launch plans that `pyflyte backfill --local` loads from this file in the CLI tests. Not imported by other tests."""
 
 from collections import Counter
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import List
 
-from flytekit import CronSchedule, LaunchPlan, task, workflow
+from flytekit import CronSchedule, FixedRate, LaunchPlan, task, workflow
 
 RAN: List[datetime] = []
 ATTEMPTS: Counter = Counter()
@@ -29,3 +29,8 @@ nightly_lp = LaunchPlan.get_or_create(
     workflow=nightly, name="nightly_lp", schedule=CronSchedule(schedule="0 0 * * *", kickoff_time_input_arg="t")
 )
 unscheduled_nightly_lp = LaunchPlan.get_or_create(workflow=nightly, name="unscheduled_nightly_lp")
+
+
+six_hourly_lp = LaunchPlan.get_or_create(
+    workflow=nightly, name="six_hourly_lp", schedule=FixedRate(duration=timedelta(hours=6), kickoff_time_input_arg="t")
+)

@@ -134,6 +134,14 @@ def test_the_default_guard_refuses_more_than_10000_runs():
     assert invoke(*hourly, "--backfill-window", "10001 days", "--max-runs", "10001").exit_code == 0
 
 
+def test_anchor_aligns_a_fixed_rate_to_its_real_activation_time():
+    args = ["--local", FLOWS, "six_hourly_lp", "--from-date", "2024-03-01T01:00:00Z", "--to-date", "2024-03-02T01:00:00Z",
+            "--dry-run", "--output", "json"]  # fmt: skip
+    assert json.loads(invoke(*args).stdout)["instants"][:2] == ["2024-03-01T07:00:00Z", "2024-03-01T13:00:00Z"]
+    anchored = json.loads(invoke(*args, "--anchor", "2020-01-01T03:00:00Z").stdout)["instants"]
+    assert anchored == ["2024-03-01T03:00:00Z", "2024-03-01T09:00:00Z", "2024-03-01T15:00:00Z", "2024-03-01T21:00:00Z"]
+
+
 def test_to_date_and_window_and_time_zone():
     result = invoke("--local", FLOWS, "nightly_lp", "--to-date", "2024-03-10T05:00:00Z", "--backfill-window", "2 days",
                     "--timezone", "America/New_York", "--dry-run", "--output", "json")  # fmt: skip
@@ -214,8 +222,10 @@ def test_dates_accept_iso_8601_with_offsets_and_flytekit_forms(text, expected):
 
 
 def test_now_and_today_are_utc():
+    before = datetime.now(timezone.utc)
     now, today = DateType().convert("now", None, None), DateType().convert("today", None, None)
-    real_now = datetime.now(timezone.utc)
-    assert now.tzinfo is not None and abs(real_now - now) < timedelta(minutes=5)
-    assert today == real_now.replace(hour=0, minute=0, second=0, microsecond=0) or real_now.hour == 0
-    assert DateType().convert("today - 1 day", None, None) == today - timedelta(days=1)
+    after = datetime.now(timezone.utc)
+    assert now.tzinfo is not None and before <= now <= after
+    midnights = {t.replace(hour=0, minute=0, second=0, microsecond=0) for t in (before, after)}
+    assert today in midnights  # both differ only if the test straddles midnight UTC
+    assert DateType().convert("today - 1 day", None, None) in {m - timedelta(days=1) for m in midnights}

@@ -147,6 +147,16 @@ def test_an_execution_with_our_name_that_runs_something_else_is_reported_not_reu
         launch_backfill(remote, LP_NAME, EXPECTED[0], EXPECTED[-1], execution_name="taken")
 
 
+def test_an_explicit_version_is_its_own_backfill(admin):
+    assert backfill(admin, LP_NAME, *WINDOW, "-v", "pinned").exit_code == 0
+    assert backfill(admin, LP_NAME, *WINDOW, "-v", "pinned").exit_code == 0
+    assert len(admin.state.executions) == 1
+    unpinned = backfill(admin, LP_NAME, *WINDOW)
+    assert unpinned.exit_code == 0, unpinned.output
+    assert sorted(e.launch_plan_id.version for e in admin.state.executions.values())[1] == "pinned"
+    assert len(admin.state.executions) == 2
+
+
 def test_dry_run_touches_nothing_remote_but_the_launch_plan_fetch(admin):
     calls_before = len(admin.state.calls)
     result = backfill(admin, LP_NAME, *WINDOW, "--dry-run", "--output", "json")

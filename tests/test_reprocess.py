@@ -11,6 +11,7 @@ import threading
 import time
 from datetime import datetime, timedelta, timezone
 
+import pytest
 from click.testing import CliRunner
 from flyteidl.admin import execution_pb2
 from flyteidl.core import identifier_pb2, literals_pb2
@@ -31,7 +32,7 @@ def backfill(admin, *args):
     return CliRunner().invoke(pyflyte, ["backfill", "-p", PROJECT, "-d", DOMAIN, *args], env=admin.env())
 
 
-def add_run(admin, name, phase, scheduled_at=None, parent=None, created=None):
+def add_run(admin, name, phase, scheduled_at=None, parent=None, created=None, kickoff=None):
     """An execution of the launch plan, as the scheduler (scheduled_at) or propeller (parent node) creates it."""
     metadata = execution_pb2.ExecutionMetadata(mode=1 if scheduled_at else 0)
     if scheduled_at:
@@ -46,10 +47,13 @@ def add_run(admin, name, phase, scheduled_at=None, parent=None, created=None):
     request = execution_pb2.ExecutionCreateRequest(
         project=PROJECT, domain=DOMAIN, name=name, spec=execution_pb2.ExecutionSpec(launch_plan=lp.id, metadata=metadata)
     )
+    inputs = literals_pb2.LiteralMap()
+    if kickoff or scheduled_at:
+        inputs.literals["t"].scalar.primitive.datetime.FromDatetime((kickoff or scheduled_at).replace(tzinfo=None))
     with admin.state.lock:
         record = ExecutionRecord(
             id=identifier_pb2.WorkflowExecutionIdentifier(project=PROJECT, domain=DOMAIN, name=name),
-            request=request, computed_inputs=literals_pb2.LiteralMap(), workflow_id=lp.spec.workflow_id,
+            request=request, computed_inputs=inputs, workflow_id=lp.spec.workflow_id,
             created_at=created or admin.state._now(), seq=admin.state._next_seq(), phase=phase,
         )  # fmt: skip
         admin.state.executions[record.key] = record
@@ -60,19 +64,28 @@ def the_scheduler_ran_the_year(admin, failed=FAILED_DAYS):
         add_run(admin, f"f{k:05d}", Phase.FAILED if day in failed else Phase.SUCCEEDED, scheduled_at=day)
 
 
-def run_children(admin, execution_name, outcome, finish=None):
-    """Propeller's part: one child run per instant of the backfill, ending as ``outcome(instant)``."""
+def iso(instant):
+    return instant.isoformat().replace("+00:00", "Z")
+
+
+def run_children(admin, execution_name, outcome, finish=None, only=None, hashed=False):
+    """Propeller's part: one child run per instant of the backfill (or of ``only``), in phase ``outcome(instant)``.
+
+    ``hashed`` names ArrayNode elements as newer propellers do (a digest of the parts, not ``<node>-n<i>``)."""
     execution = admin.state.execution(execution_name)
     template = admin.state.workflow_spec(execution.launch_plan_id.name, execution.launch_plan_id.version).template
     if template.nodes[0].HasField("array_node"):
         node = template.nodes[0]
         (column,) = [b for b in node.array_node.node.inputs if b.var == "t"]
-        pairs = [(f"{node.id}-n{i}", b.scalar.primitive.datetime.ToDatetime().replace(tzinfo=timezone.utc))
+        pairs = [(f"f{i:07x}" if hashed else f"{node.id}-n{i}",
+                  b.scalar.primitive.datetime.ToDatetime().replace(tzinfo=timezone.utc))
                  for i, b in enumerate(column.binding.collection.bindings)]  # fmt: skip
     else:
         pairs = [(n.id, kickoff_of(n)) for n in template.nodes]
     for index, (node_id, instant) in enumerate(pairs):
-        add_run(admin, child_name(execution_name, index), outcome(instant), parent=(node_id, execution_name))
+        if only is None or instant in only:
+            add_run(admin, child_name(execution_name, index), outcome(instant), parent=(node_id, execution_name),
+                    kickoff=instant)  # fmt: skip
     if finish is not None:
         admin.state.set_execution_phase(execution_name, finish)
 
@@ -105,8 +118,16 @@ def test_a_year_with_twelve_failed_days_reruns_exactly_those_twelve(admin):
     (backfill_run,) = [e for e in admin.state.executions.values() if e.name.startswith("bf")]
     assert launched_instants(admin, backfill_run.name) == FAILED_DAYS  # 12 nodes, one per failed day
 
-    again = backfill(admin, LP_NAME, *YEAR, "--reprocess", "failed")
-    assert again.exit_code == 0 and "already started" in again.stdout
+    # While it runs, the same command starts nothing: one of its runs has started, the others are still queued in it.
+    run_children(admin, backfill_run.name, lambda t: Phase.RUNNING, only=FAILED_DAYS[:1])
+    again = backfill(admin, LP_NAME, *YEAR, "--reprocess", "failed", "--dry-run", "--output", "json")
+    reasons = {s["instant"]: s["reason"] for s in json.loads(again.stdout)["skipped"]}
+    assert json.loads(again.stdout)["instants"] == []
+    assert reasons[iso(FAILED_DAYS[0])].startswith(f"running in {child_name(backfill_run.name, 0)}")
+    assert reasons[iso(FAILED_DAYS[1])] == f"queued in {backfill_run.name} (backfill {backfill_run.name}, still running)"
+    assert "Nothing to run" in backfill(admin, LP_NAME, *YEAR, "--reprocess", "failed").stdout
+    as_json = json.loads(backfill(admin, LP_NAME, *YEAR, "--reprocess", "failed", "--output", "json").stdout)
+    assert as_json["nothing_to_run"] and as_json["count"] == 0 and len(as_json["skipped"]) == 365
     run_children(admin, backfill_run.name, lambda t: Phase.SUCCEEDED, finish=Phase.SUCCEEDED)
     done = backfill(admin, LP_NAME, *YEAR, "--reprocess", "failed")
     assert done.exit_code == 0 and "Nothing to run: all 365 instants" in done.stdout
@@ -123,22 +144,27 @@ def test_missing_skips_every_instant_with_any_run(admin):
     assert all("(scheduled)" in s["reason"] for s in plan["skipped"])
 
 
-def test_runs_of_an_earlier_array_backfill_are_attributed_by_element(admin):
+@pytest.mark.parametrize("hashed", [False, True], ids=["subnode-index", "hashed-subnode-id"])
+def test_runs_of_an_earlier_array_backfill_are_attributed_by_element(admin, hashed):
     assert backfill(admin, LP_NAME, *YEAR).exit_code == 0  # 365 runs: the array shape
     (earlier,) = admin.state.executions.values()
-    run_children(admin, earlier.name, lambda t: Phase.FAILED if t in FAILED_DAYS else Phase.SUCCEEDED, Phase.SUCCEEDED)
+    outcome = lambda t: Phase.FAILED if t in FAILED_DAYS else Phase.SUCCEEDED  # noqa: E731
+    run_children(admin, earlier.name, outcome, Phase.SUCCEEDED, hashed=hashed)
     calls_before = admin.state.count("GetExecution")
     plan = json.loads(backfill(admin, LP_NAME, *YEAR, "--reprocess", "failed", "--dry-run", "--output", "json").stdout)
     assert plan["instants"] == [d.isoformat().replace("+00:00", "Z") for d in FAILED_DAYS]
     assert plan["skipped"][0]["reason"] == f"succeeded in {child_name(earlier.name, 0)} (backfill {earlier.name})"
     assert admin.state.count("GetExecution") - calls_before <= 2  # the earlier backfill is read once, not per run
+    # Hashed element ids carry no index: then each run's kickoff input is read, one call per run of that backfill.
+    assert admin.state.count("GetExecutionData") == (365 if hashed else 0)
 
 
 def test_past_runs_are_read_page_by_page_not_one_call_per_instant(admin):
     the_scheduler_ran_the_year(admin)
     calls = {m: admin.state.count(m) for m in ("ListExecutions", "GetExecution", "GetExecutionData")}
     assert backfill(admin, LP_NAME, *YEAR, "--reprocess", "failed", "--dry-run").exit_code == 0
-    assert admin.state.count("ListExecutions") - calls["ListExecutions"] == 2  # 365 runs, 200 a page
+    # 365 runs at 200 a page, and one page of backfills of this launch plan that are still running
+    assert admin.state.count("ListExecutions") - calls["ListExecutions"] == 3
     assert admin.state.count("GetExecution") == calls["GetExecution"]
     assert admin.state.count("GetExecutionData") == calls["GetExecutionData"]
 
@@ -169,11 +195,10 @@ def test_status_of_a_running_backfill_and_of_an_unknown_name(admin):
     assert missing.exit_code == 2 and "no execution 'bfnosuchexecution1'" in missing.stderr
 
 
-def test_wait_follows_to_the_end_and_prints_the_retry_command_that_reruns_only_failures(admin):
-    window = ["--from-date", "2023-01-01T08:00:00Z", "--to-date", "2023-01-11T08:00:00Z"]
-    bad = {DAYS[2], DAYS[7]}
+def finish_when_started(admin, bad):
+    """A stand-in for propeller: once the backfill execution exists, its runs end, the ``bad`` ones failed."""
 
-    def propeller():
+    def work():
         deadline = time.monotonic() + 60
         while not admin.state.executions and time.monotonic() < deadline:
             time.sleep(0.01)
@@ -181,10 +206,18 @@ def test_wait_follows_to_the_end_and_prints_the_retry_command_that_reruns_only_f
         time.sleep(0.2)
         run_children(admin, execution.name, lambda t: Phase.FAILED if t in bad else Phase.SUCCEEDED, Phase.FAILED)
 
-    worker = threading.Thread(target=propeller)
+    worker = threading.Thread(target=work, daemon=True)
     worker.start()
+    return worker
+
+
+@pytest.mark.timeout(120)  # --wait polls until the execution ends: fail, not hang, if the stand-in breaks
+def test_wait_follows_to_the_end_and_prints_the_retry_command_that_reruns_only_failures(admin):
+    window = ["--from-date", "2023-01-01T08:00:00Z", "--to-date", "2023-01-11T08:00:00Z"]
+    bad = {DAYS[2], DAYS[7]}
+    worker = finish_when_started(admin, bad)
     result = backfill(admin, LP_NAME, *window, "--parallel", "--max-parallelism", "3", "--wait", "--poll-interval", "0.05")
-    worker.join()
+    worker.join(timeout=60)
     assert result.exit_code == 1, result.output
     assert "8 succeeded, 2 failed" in result.stdout
     assert "2023-01-04T08:00:00Z │ FAILED" in result.stdout and "2023-01-09T08:00:00Z │ FAILED" in result.stdout
@@ -196,3 +229,15 @@ def test_wait_follows_to_the_end_and_prints_the_retry_command_that_reruns_only_f
     assert rerun.exit_code == 0, rerun.output
     retried = [e for e in admin.state.executions.values() if e.name.startswith("bf")][-1]
     assert launched_instants(admin, retried.name) == sorted(bad)
+
+
+@pytest.mark.timeout(120)
+def test_wait_with_json_prints_one_document(admin):
+    window = ["--from-date", "2023-01-01T08:00:00Z", "--to-date", "2023-01-04T08:00:00Z"]
+    worker = finish_when_started(admin, {DAYS[1]})
+    result = backfill(admin, LP_NAME, *window, "--parallel", "--wait", "--poll-interval", "0.05", "--output", "json")
+    worker.join(timeout=60)
+    out = json.loads(result.stdout)
+    assert result.exit_code == 1 and out["count"] == 3 and out["status"]["counts"]["failed"] == 1
+    assert out["status"]["runs"][1] == {"instant": iso(DAYS[1]), "status": "FAILED", "execution": out["status"]["runs"][1]["execution"]}
+    assert out["retry_command"].endswith("--reprocess failed")

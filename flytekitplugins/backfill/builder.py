@@ -9,6 +9,7 @@ from flytekit.core.node import Node
 from flytekit.core.workflow import ImperativeWorkflow, WorkflowBase, WorkflowFailurePolicy
 
 from .array_shape import add_array_node
+from .errors import BackfillUsageError
 from .launch_plans import LaunchPlanLike
 from .plan import ARRAY, BackfillPlan, node_id, node_label, plan_backfill
 from .times import iso_utc
@@ -24,6 +25,10 @@ class BackfillWorkflow(NamedTuple):
 
 def build_workflow(plan: BackfillPlan) -> ImperativeWorkflow:
     """The plan as a workflow of the plan's shape: one node per instant, or one ArrayNode over all of them."""
+    if not plan.instants:
+        raise BackfillUsageError(
+            f"every instant of the window is skipped (reprocess={plan.reprocess!r}): there is nothing to build"
+        )
     workflow = ImperativeWorkflow(name=plan.workflow_name, failure_policy=plan.failure_policy)
     if plan.shape == ARRAY:
         node = add_array_node(workflow, plan)

@@ -76,6 +76,7 @@ class BackfillCommand(click.RichCommand):
 @click.option("--max-parallelism", "--concurrency", "max_parallelism", type=click.IntRange(min=1), default=None, help="At most this many runs at once (the execution's max_parallelism).")
 @click.option("--reverse", is_flag=True, default=False, help="Newest run first.")
 @click.option("--timezone", default=None, help="IANA time zone whose wall clock a cron schedule follows (default UTC).")
+@click.option("--anchor", type=DateType(), default=None, help="A FixedRate schedule's real activation time: runs fall on anchor + k * period (default: --from-date).")
 @click.option("--input", "input_pairs", multiple=True, metavar="NAME=VALUE", help="Value of a default input for every run; repeatable.")
 @click.option("--output", type=click.Choice(["table", "json"]), default="table", show_default=True, help="How to print the plan.")
 @click.option("--max-runs", type=click.IntRange(min=1), default=DEFAULT_MAX_RUNS, show_default=True, help="Refuse windows with more runs than this.")
@@ -153,7 +154,7 @@ def _run(
 
 
 def _plan_options(options: dict) -> dict:
-    keys = ("parallel", "per_node_timeout", "per_node_retries", "reverse", "timezone", "max_parallelism",
+    keys = ("parallel", "per_node_timeout", "per_node_retries", "reverse", "timezone", "anchor", "max_parallelism",
             "overwrite_cache", "max_runs", "max_nodes", "shape", "reprocess")  # fmt: skip
     return {k: options[k] for k in keys}
 
@@ -230,8 +231,11 @@ def _run_remote(ctx, project, domain, name, lp_version, start, end, input_pairs,
         _print_plan(launched.plan, output)
         return 0
     if not launched.plan.instants:
-        skipped = len(launched.plan.skipped)
-        click.echo(f"Nothing to run: all {skipped:,} instants in the window already have a run (--reprocess {options['reprocess']})")
+        if output == "json":
+            _print_plan(launched.plan, output, {"nothing_to_run": True})
+        else:
+            skipped = len(launched.plan.skipped)
+            click.echo(f"Nothing to run: all {skipped:,} instants in the window already have a run (--reprocess {options['reprocess']})")
         return 0
     entity = launched.execution or launched.workflow
     url = remote.generate_console_url(entity)
@@ -241,20 +245,24 @@ def _run_remote(ctx, project, domain, name, lp_version, start, end, input_pairs,
         message = f"Execution {launched.execution.id.name} launched: {url}"
     else:
         message = f"Workflow {launched.workflow.id.name} version {launched.workflow.id.version} registered: {url}"
-    if output == "json":
-        extra = {"console_url": url, "already_running": launched.already_running}
-        if launched.execution is not None:
-            extra["execution_name"] = launched.execution.id.name
-        _print_plan(launched.plan, output, extra)
-    else:
+    extra = {"console_url": url, "already_running": launched.already_running}
+    if launched.execution is not None:
+        extra["execution_name"] = launched.execution.id.name
+    if output != "json":
         plan = launched.plan
         click.echo(f"{len(plan.instants):,} runs of {plan.launch_plan_name}, {plan.first_instant.isoformat()} .. {plan.last_instant.isoformat()}")
         click.secho(message, fg="green")
     if not (wait and launched.execution is not None):
+        if output == "json":
+            _print_plan(launched.plan, output, extra)
         return 0
     execution_name = launched.execution.id.name
     result = _follow(lambda: backfill_status(remote, execution_name, project, domain), poll_interval)
-    _print_status(result, output, only_failed=True, retry=retry_command(ctx, start, end))
+    retry = retry_command(ctx, start, end)
+    if output == "json":  # one document: the plan, where it runs, and how it ended
+        _print_plan(launched.plan, output, {**extra, "status": result.to_dict(), "retry_command": retry if result.failed else None})
+    else:
+        _print_status(result, output, only_failed=True, retry=retry)
     return 0 if result.all_succeeded else 1
 
 
@@ -267,7 +275,7 @@ def retry_command(ctx: click.Context, start: datetime, end: datetime) -> str:
     flags = {"parallel": "--parallel", "reverse": "--reverse", "overwrite_cache": "--overwrite-cache"}
     words += [flag for key, flag in flags.items() if p[key]]
     words += [] if p["fail_fast"] else ["--no-fail-fast"]
-    for key in ("per_node_retries", "max_parallelism", "timezone", "shape", "max_runs", "max_nodes"):
+    for key in ("per_node_retries", "max_parallelism", "timezone", "anchor", "shape", "max_runs", "max_nodes"):
         default = next(param.default for param in ctx.command.params if param.name == key)
         if p[key] != default:
             words += [f"--{key.replace('_', '-')}", str(p[key])]

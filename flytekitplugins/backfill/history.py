@@ -3,11 +3,12 @@
 Every run of a launch plan is an execution of it, so one paginated ListExecutions (filtered on the launch plan's
 name) finds them all; what differs is how a run tells its instant:
 - the native scheduler's runs carry ``metadata.scheduled_at`` (mode SCHEDULED);
-- a run started by a backfill node carries ``metadata.parent_node_execution``, whose node id is ours: for the node
-  shape ``b-20240302t080000z`` names the instant; for the array shape propeller names the element's subnode
-  ``<array node id>-n<index>``, and the index is looked up in that backfill's registered workflow (one call per
-  earlier backfill, not per run).
-Runs started by hand carry neither and are left out.
+- a run started by a node of one of our backfills carries ``metadata.parent_node_execution``: for the node shape
+  the node id ``b-20240302t080000z`` names the instant; an ArrayNode element's node id does not (propeller versions
+  name it ``<array node id>-n<index>`` or a hash of those parts), so when the index cannot be read from it the run's
+  own kickoff input is read (one call per such run: no list call carries inputs);
+- runs started by hand carry neither and are left out.
+Backfills of ours that are still running also cover the instants they have not started yet.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from datetime import datetime, timezone
-from typing import Dict, Iterator, List, Optional, Tuple
+from typing import Callable, Dict, Iterator, List, Optional, Tuple
 
 from flyteidl.core import workflow_pb2
 from flytekit.models import filters
@@ -33,6 +34,8 @@ _STAMP = r"(\d{8}t\d{6}(?:\d{6})?z)"
 NODE_ID = re.compile(rf"^b-{_STAMP}$")
 SUBNODE_ID = re.compile(rf"(b-{_STAMP}-{_STAMP})-n(\d+)$")
 PAGE = 200
+BACKFILL_PREFIX = "backfill-"
+TERMINAL = frozenset({"SUCCEEDED", "FAILED", "ABORTED", "TIMED_OUT"})
 
 
 def instant_of_node_id(node_id: str) -> Optional[datetime]:
@@ -71,72 +74,85 @@ def backfill_template(remote: FlyteRemote, execution: Execution) -> workflow_pb2
     return workflow.closure.compiled_workflow.primary.template.to_flyte_idl()
 
 
-def instants_of_backfill(template: workflow_pb2.WorkflowTemplate) -> Tuple[List[datetime], Optional[str]]:
-    """(the instants a backfill workflow runs, in run order; the launch plan it runs), from either shape."""
+def instants_of_backfill(template: workflow_pb2.WorkflowTemplate, kickoff_input: Optional[str]) -> List[datetime]:
+    """The instants a backfill workflow runs, in run order, from either shape."""
     instants: List[datetime] = []
-    target: Optional[str] = None
     for node in template.nodes:
         if node.HasField("array_node"):
-            target = node.array_node.node.workflow_node.launchplan_ref.name
             for binding in node.array_node.node.inputs:
-                elements = binding.binding.collection.bindings
-                if elements and elements[0].scalar.primitive.HasField("datetime"):
-                    instants = [_utc(b.scalar.primitive.datetime.ToDatetime()) for b in elements]
+                if binding.var == kickoff_input:
+                    instants = [_utc(b.scalar.primitive.datetime) for b in binding.binding.collection.bindings]
         else:
             instant = instant_of_node_id(node.id)
             if instant is not None:
                 instants.append(instant)
-                target = node.workflow_node.launchplan_ref.name
-    return instants, target
+    return instants
 
 
-def _utc(naive: datetime) -> datetime:
-    return naive.replace(tzinfo=timezone.utc)
+def target_of_backfill(template: workflow_pb2.WorkflowTemplate) -> Optional[str]:
+    """The name of the launch plan a backfill workflow runs."""
+    for node in template.nodes:
+        ref = (node.array_node.node if node.HasField("array_node") else node).workflow_node.launchplan_ref
+        if ref.name:
+            return ref.name
+    return None
 
 
-class ArrayInstants:
-    """The instants of earlier array-shape backfills, by backfill execution, read once each."""
+def _utc(stamp) -> datetime:  # type: ignore[no-untyped-def]
+    return stamp.ToDatetime().replace(tzinfo=timezone.utc)
 
-    def __init__(self, remote: FlyteRemote):
-        self._remote = remote
-        self._known: Dict[Tuple[str, str, str], List[datetime]] = {}
 
-    def of(self, execution_id: WorkflowExecutionIdentifier) -> List[datetime]:
+class BackfillReader:
+    """Reads what attribution needs from the backend, each thing once: earlier backfills and run inputs."""
+
+    def __init__(self, remote: FlyteRemote, kickoff_input: Optional[str]):
+        self.remote = remote
+        self.kickoff_input = kickoff_input
+        self._executions: Dict[Tuple[str, str, str], Execution] = {}
+        self._instants: Dict[Tuple[str, str, str], List[datetime]] = {}
+
+    def execution(self, execution_id: WorkflowExecutionIdentifier) -> Execution:
         key = (execution_id.project, execution_id.domain, execution_id.name)
-        if key not in self._known:
-            parent = with_backoff(
-                "reading an earlier backfill", lambda: self._remote.client.get_execution(execution_id)
+        if key not in self._executions:
+            self._executions[key] = with_backoff(
+                "reading a backfill", lambda: self.remote.client.get_execution(execution_id)
             )
-            self._known[key] = instants_of_backfill(backfill_template(self._remote, parent))[0]
-        return self._known[key]
+        return self._executions[key]
+
+    def is_backfill(self, execution_id: WorkflowExecutionIdentifier) -> bool:
+        return self.execution(execution_id).spec.launch_plan.name.startswith(BACKFILL_PREFIX)
+
+    def instants(self, execution_id: WorkflowExecutionIdentifier) -> List[datetime]:
+        key = (execution_id.project, execution_id.domain, execution_id.name)
+        if key not in self._instants:
+            template = backfill_template(self.remote, self.execution(execution_id))
+            self._instants[key] = instants_of_backfill(template, self.kickoff_input)
+        return self._instants[key]
+
+    def kickoff_of(self, run: Execution) -> Optional[datetime]:
+        """The run's own kickoff input, from its execution data (one call)."""
+        data = with_backoff("reading a run's inputs", lambda: self.remote.client.get_execution_data(run.id))
+        literal = (data.full_inputs.literals or {}).get(self.kickoff_input) if data.full_inputs else None
+        if literal is None or literal.scalar is None or literal.scalar.primitive is None:
+            return None
+        return as_utc(literal.scalar.primitive.datetime)
 
 
 def attributed_runs(
-    remote: FlyteRemote, launch_plan_name: str, project: str, domain: str
-) -> Iterator[Tuple[datetime, str, Execution]]:
-    """(instant, source, execution) for every run of the launch plan whose instant can be told."""
-    array_instants = ArrayInstants(remote)
-    for execution in list_executions(remote, project, domain, filters.Equal("launch_plan.name", launch_plan_name)):
-        attributed = _attribute(execution, array_instants)
-        if attributed is not None:
-            yield attributed[0], attributed[1], execution
+    reader: BackfillReader, launch_plan_name: str, project: str, domain: str,
+    keep: Callable[[Execution], bool] = lambda run: True,
+) -> Iterator[Tuple[datetime, str, Execution]]:  # fmt: skip
+    """(instant, source, run) for every kept run of the launch plan whose instant can be told."""
+    for run in list_executions(reader.remote, project, domain, filters.Equal("launch_plan.name", launch_plan_name)):
+        if keep(run):
+            attributed = _attribute(run, reader)
+            if attributed is not None:
+                yield attributed[0], attributed[1], run
 
 
-def past_runs(
-    remote: FlyteRemote, launch_plan_name: str, project: str, domain: str, start: datetime, end: datetime
-) -> Dict[datetime, List[PastRun]]:
-    """instant -> the runs it already has, for instants in (start, end]."""
-    start, end = as_utc(start), as_utc(end)
-    found: Dict[datetime, List[PastRun]] = defaultdict(list)
-    for instant, source, execution in attributed_runs(remote, launch_plan_name, project, domain):
-        if in_window(instant, start, end):
-            found[instant].append(PastRun(instant, phase_name(execution.closure.phase), execution.id.name, source))
-    return dict(found)
-
-
-def _attribute(execution: Execution, array_instants: ArrayInstants) -> Optional[Tuple[datetime, str]]:
-    """(instant, source) of one execution, or None for a run started by hand."""
-    metadata = execution.spec.metadata
+def _attribute(run: Execution, reader: BackfillReader) -> Optional[Tuple[datetime, str]]:
+    """(instant, source) of one run, or None for a run started by hand."""
+    metadata = run.spec.metadata
     if metadata.mode == ExecutionMetadata.ExecutionMode.SCHEDULED and metadata.scheduled_at:
         return as_utc(metadata.scheduled_at), "scheduled"
     parent = metadata.parent_node_execution
@@ -148,8 +164,32 @@ def _attribute(execution: Execution, array_instants: ArrayInstants) -> Optional[
         return instant, source
     element = SUBNODE_ID.search(parent.node_id)
     if element:
-        instants = array_instants.of(parent.execution_id)
+        instants = reader.instants(parent.execution_id)
         index = int(element[4])
-        if index < len(instants):
-            return instants[index], source
+        return (instants[index], source) if index < len(instants) else None
+    if reader.kickoff_input and reader.is_backfill(parent.execution_id):
+        instant = reader.kickoff_of(run)
+        return (instant, source) if instant is not None else None
     return None
+
+
+def past_runs(
+    remote: FlyteRemote, launch_plan_name: str, kickoff_input: Optional[str], project: str, domain: str,
+    start: datetime, end: datetime,
+) -> Dict[datetime, List[PastRun]]:  # fmt: skip
+    """instant -> the runs it already has in (start, end], including instants a running backfill has yet to start."""
+    start, end = as_utc(start), as_utc(end)
+    reader = BackfillReader(remote, kickoff_input)
+    found: Dict[datetime, List[PastRun]] = defaultdict(list)
+    for instant, source, run in attributed_runs(reader, launch_plan_name, project, domain):
+        if in_window(instant, start, end):
+            found[instant].append(PastRun(instant, phase_name(run.closure.phase), run.id.name, source))
+    backfills = filters.Equal("launch_plan.name", BACKFILL_PREFIX + launch_plan_name)
+    for backfill in list_executions(remote, project, domain, backfills):
+        if phase_name(backfill.closure.phase) in TERMINAL:
+            continue
+        name = backfill.id.name
+        for instant in reader.instants(backfill.id):
+            if in_window(instant, start, end):
+                found[instant].append(PastRun(instant, "QUEUED", name, f"backfill {name}, still running"))
+    return dict(found)

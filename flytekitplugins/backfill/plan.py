@@ -74,19 +74,23 @@ class BackfillPlan:
 
     @property
     def fingerprint(self) -> str:
-        """A digest of everything that makes this backfill what it is; equal requests give equal digests."""
-        return _digest(self.to_dict())
+        """A digest of what this backfill runs and how; equal requests give equal digests. Why instants were skipped
+        is not part of it: the same instants to run are the same backfill, whatever the skipped runs are doing."""
+        return _digest({k: v for k, v in self.to_dict().items() if k != "skipped"})
 
     @property
     def version(self) -> str:
         """The version to register the generated workflow under: a digest of what shapes the workflow."""
-        shape = {k: v for k, v in self.to_dict().items() if k not in _EXECUTION_ONLY}
+        shape = {k: v for k, v in self.to_dict().items() if k not in _EXECUTION_ONLY + ("skipped",)}
         return _digest(shape)[:20]
+
+    def execution_name_for(self, version: Optional[str] = None) -> str:
+        """The default execution name: the same request (and workflow version) never starts a second backfill."""
+        return "bf" + (self.fingerprint if version in (None, self.version) else _digest([self.fingerprint, version]))[:18]
 
     @property
     def execution_name(self) -> str:
-        """The default execution name: the same request never starts a second backfill."""
-        return "bf" + self.fingerprint[:18]
+        return self.execution_name_for()
 
     def to_dict(self) -> Dict[str, Any]:
         """A JSON-ready description, for dry runs and fingerprints."""
@@ -152,7 +156,8 @@ def plan_backfill(
     Naive datetimes are UTC. ``timezone`` evaluates a cron schedule on that zone's wall clock; ``anchor`` aligns a
     fixed rate to its real activation time; ``inputs`` overrides default inputs for every run. ``max_parallelism``
     bounds the runs in flight on a backend; ``max_runs`` refuses windows with more runs than that. ``shape`` is
-    ``nodes`` up to ``max_nodes`` runs (FlyteAdmin's per-workflow node limit) and ``array`` past it, unless given.
+    ``nodes`` up to ``max_nodes`` runs (FlyteAdmin's per-workflow node limit) and ``array`` past it or for a serial
+    backfill that goes on past failures, unless given.
     ``reprocess`` (``all``, ``failed``, ``missing``) skips instants by their ``past_runs`` (instant -> earlier runs).
     """
     facts = facts_of(for_lp)
@@ -169,7 +174,10 @@ def plan_backfill(
         raise InputOverrideError(f"per_node_retries must be 0 or more, got {per_node_retries}")
     if max_parallelism is not None and max_parallelism < 1:
         raise InputOverrideError(f"max_parallelism must be 1 or more, got {max_parallelism}")
-    shape = shape or (NODES if len(instants) <= max_nodes else ARRAY)
+    failure_policy = failure_policy or WorkflowFailurePolicy.FAIL_IMMEDIATELY
+    # Flyte skips nodes downstream of a failed one, so a serial chain cannot go on past a failure: the ArrayNode can.
+    serial_past_failures = not parallel and failure_policy != WorkflowFailurePolicy.FAIL_IMMEDIATELY and len(instants) > 1
+    shape = shape or (NODES if len(instants) <= max_nodes and not serial_past_failures else ARRAY)
     if shape not in SHAPES:
         raise InputOverrideError(f"shape must be one of {SHAPES}, got {shape!r}")
     if shape == NODES and len(instants) > max_nodes:
@@ -191,7 +199,7 @@ def plan_backfill(
         reverse=reverse,
         per_node_timeout=per_node_timeout,
         per_node_retries=per_node_retries,
-        failure_policy=failure_policy or WorkflowFailurePolicy.FAIL_IMMEDIATELY,
+        failure_policy=failure_policy,
         max_parallelism=max_parallelism,
         overwrite_cache=overwrite_cache,
         shape=shape,

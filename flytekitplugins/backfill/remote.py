@@ -79,12 +79,13 @@ def launch_backfill(
         remote, launch_plan, launch_plan_version, project, domain
     )
     if plan_options.get("reprocess", ALL) != ALL:
-        plan_options["past_runs"] = past_runs(remote, lp.name, project, domain, start_date, end_date)
+        kickoff_input = lp.entity_metadata.schedule.kickoff_time_input_arg or None
+        plan_options["past_runs"] = past_runs(remote, lp.name, kickoff_input, project, domain, start_date, end_date)
     plan = plan_backfill(start_date, end_date, lp, **plan_options)
     if dry_run or not plan.instants:
         return Launched(plan)
+    execution_name = execution_name or plan.execution_name_for(version)
     version = version or plan.version
-    execution_name = execution_name or plan.execution_name
     if execute:
         existing = _existing_execution(remote, project, domain, execution_name)
         if existing is not None:

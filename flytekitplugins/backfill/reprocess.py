@@ -11,7 +11,7 @@ from .errors import InputOverrideError
 ALL, FAILED, MISSING = "all", "failed", "missing"
 REPROCESS = (ALL, FAILED, MISSING)
 SUCCEEDED_PHASES = frozenset({"SUCCEEDED"})
-ACTIVE_PHASES = frozenset({"UNDEFINED", "QUEUED", "RUNNING", "SUCCEEDING", "FAILING", "ABORTING"})
+ACTIVE_PHASES = frozenset({"UNDEFINED", "QUEUED", "RUNNING", "SUCCEEDING"})  # FAILING and ABORTING end failed
 
 
 @dataclass(frozen=True)

@@ -8,15 +8,22 @@ from datetime import datetime
 from typing import Any, Callable, Dict, Optional, Tuple
 
 from flytekit.exceptions.user import FlyteEntityNotExistException
-from flytekit.models.core.identifier import WorkflowExecutionIdentifier
+from flytekit.models.core.identifier import Identifier, WorkflowExecutionIdentifier
 from flytekit.remote import FlyteRemote
 
 from .errors import UnknownBackfillError
-from .history import attributed_runs, backfill_template, instants_of_backfill, phase_name
+from .history import (
+    TERMINAL,
+    BackfillReader,
+    attributed_runs,
+    backfill_template,
+    instants_of_backfill,
+    phase_name,
+    target_of_backfill,
+)
 from .retries import with_backoff
 from .times import iso_utc
 
-TERMINAL = frozenset({"SUCCEEDED", "FAILED", "ABORTED", "TIMED_OUT"})
 PENDING, NOT_RUN = "PENDING", "NOT_RUN"
 
 
@@ -79,14 +86,19 @@ def backfill_status(remote: FlyteRemote, execution_name: str, project: str, doma
         execution = with_backoff("reading the backfill", lambda: remote.client.get_execution(execution_id))
     except FlyteEntityNotExistException as e:
         raise UnknownBackfillError(f"no execution {execution_name!r} in {project}/{domain}: check the name, -p and -d") from e
-    instants, launch_plan_name = instants_of_backfill(backfill_template(remote, execution))
-    if not instants or launch_plan_name is None:
+    template = backfill_template(remote, execution)
+    launch_plan_name = target_of_backfill(template)
+    if launch_plan_name is None:
         raise UnknownBackfillError(f"execution {execution_name!r} is not a backfill made by flytekitplugins-backfill")
-    latest: Dict[datetime, Any] = {}
-    for instant, _, run in attributed_runs(remote, launch_plan_name, project, domain):
+    reader = BackfillReader(remote, _kickoff_input(remote, template))
+    instants = instants_of_backfill(template, reader.kickoff_input)
+
+    def ours(run: Any) -> bool:
         parent = run.spec.metadata.parent_node_execution
-        if parent is None or parent.execution_id.name != execution_name:
-            continue
+        return parent is not None and parent.execution_id.name == execution_name
+
+    latest: Dict[datetime, Any] = {}
+    for instant, _, run in attributed_runs(reader, launch_plan_name, project, domain, keep=ours):
         if instant not in latest or run.closure.created_at > latest[instant].closure.created_at:
             latest[instant] = run
     phase = phase_name(execution.closure.phase)
@@ -96,6 +108,16 @@ def backfill_status(remote: FlyteRemote, execution_name: str, project: str, doma
         for t in instants
     )
     return BackfillStatus(execution_name, phase, launch_plan_name, runs)
+
+
+def _kickoff_input(remote: FlyteRemote, template: Any) -> Optional[str]:
+    """The kickoff input of the launch plan a backfill runs (needed to read an ArrayNode's instants)."""
+    for node in template.nodes:
+        if node.HasField("array_node"):
+            ref = Identifier.from_flyte_idl(node.array_node.node.workflow_node.launchplan_ref)
+            launch_plan = with_backoff("reading the backfilled launch plan", lambda: remote.client.get_launch_plan(ref))
+            return launch_plan.spec.entity_metadata.schedule.kickoff_time_input_arg or None
+    return None
 
 
 def follow(
