@@ -23,9 +23,13 @@ DST_DAYS = [datetime(2024, 3, 10), datetime(2024, 11, 3), datetime(2024, 3, 31),
 
 @st.composite
 def cron_field(draw, low, high):
-    kind = draw(st.sampled_from(["star", "star-one", "full-range", "star-step", "list", "list"]))
+    kind = draw(st.sampled_from(["star", "star-one", "question", "full-range", "star-step", "start-step", "list", "list"]))
     if kind in ("star", "star-one"):
         return {"star": "*", "star-one": "*/1"}[kind]
+    if kind == "question":  # robfig reads '?' as '*'; only the day fields take it
+        return "?" if (low, high) in ((1, 31), (0, 6)) else "*"
+    if kind == "start-step":  # robfig: 'N/s' means N-max/s
+        return f"{draw(st.integers(low, high))}/{draw(st.integers(1, max(1, high - low)))}"
     if kind == "full-range":
         return f"{low}-{high}"
     if kind == "star-step":
@@ -50,7 +54,7 @@ def cron_expression(draw):
 
 def oracle_values(field, low, high):
     """The set of values a field matches, and whether it is a star (robfig: '*' or '*/1', never a range)."""
-    if field in ("*", "*/1"):
+    if field in ("*", "*/1", "?"):
         return set(range(low, high + 1)), True
     values = set()
     for item in field.split(","):
@@ -59,6 +63,8 @@ def oracle_values(field, low, high):
             a, b = low, high
         elif "-" in span:
             a, b = map(int, span.split("-"))
+        elif step:
+            a, b = int(span), high
         else:
             a = b = int(span)
         values.update(range(a, b + 1, int(step or 1)))

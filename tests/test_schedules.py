@@ -108,6 +108,8 @@ def test_both_day_fields_restricted_means_either_day_matches():
         ("@every 1h", "FixedRate"),
         ("61 * * * *", "not a valid cron"),
         ("every day", "has 2 fields"),
+        ("0 0 * * 7", "write 7 as 0"),
+        ("0 0 * * 1-7", "write 7 as 0"),
     ],
 )
 def test_expressions_the_native_scheduler_rejects_are_errors(expression, problem):

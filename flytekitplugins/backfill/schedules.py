@@ -8,6 +8,7 @@ unless an anchor is given.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 from typing import FrozenSet, List, NamedTuple, Optional, Sequence, Tuple, Union
@@ -122,6 +123,11 @@ class Cron:
             expanded, nth_weekday = croniter.expand(expression)
         except Exception as e:  # croniter raises several types for a bad expression
             raise UnsupportedScheduleError(f"cron {self.expression!r} is not a valid cron expression: {e}") from e
+        day_of_week_spans = [part.split("/")[0] for part in expression.split()[4].split(",")]
+        if any(int(n) > 6 for span in day_of_week_spans for n in re.findall(r"\d+", span)):
+            raise UnsupportedScheduleError(
+                f"cron {self.expression!r}: day-of-week runs from 0 (Sunday) to 6 in the Flyte scheduler; write 7 as 0"
+            )
         if nth_weekday or any(isinstance(v, str) and v != "*" for field in expanded for v in field):
             raise UnsupportedScheduleError(
                 f"cron {self.expression!r} uses 'L' or '#', which the Flyte scheduler (robfig/cron) does not know"
