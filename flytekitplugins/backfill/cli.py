@@ -146,11 +146,10 @@ def _run(
         if options["reprocess"] != ALL or wait:
             raise BackfillUsageError("--reprocess and --wait need a Flyte backend: drop --local")
         return _run_local(launchplan, launchplan_version, start, end, input_pairs, output, dry_run, failure_policy, options)
-    code = _run_remote(
+    return _run_remote(
         ctx, project, domain, launchplan, launchplan_version, start, end, input_pairs, output, dry_run, failure_policy,
         options, wait, poll_interval,
     )
-    return code
 
 
 def _plan_options(options: dict) -> dict:
