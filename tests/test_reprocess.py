@@ -241,3 +241,18 @@ def test_wait_with_json_prints_one_document(admin):
     assert result.exit_code == 1 and out["count"] == 3 and out["status"]["counts"]["failed"] == 1
     assert out["status"]["runs"][1] == {"instant": iso(DAYS[1]), "status": "FAILED", "execution": out["status"]["runs"][1]["execution"]}
     assert out["retry_command"].endswith("--reprocess failed")
+
+
+def test_status_of_an_array_backfill_with_hashed_element_ids_reads_each_run_once(admin):
+    assert backfill(admin, LP_NAME, *YEAR, "--parallel").exit_code == 0  # 365 runs: the array shape
+    (execution,) = admin.state.executions.values()
+    run_children(admin, execution.name, lambda t: Phase.FAILED if t == DAYS[100] else Phase.SUCCEEDED, Phase.SUCCEEDED,
+                 hashed=True)  # fmt: skip
+    remote, known = admin.remote(), {}
+    first = backfill_status(remote, execution.name, PROJECT, DOMAIN, known)
+    assert first.counts() == {"succeeded": 364, "failed": 1, "running": 0, "queued": 0}
+    assert [r.instant for r in first.failed] == [DAYS[100]]
+    reads = admin.state.count("GetExecutionData")
+    assert reads == 365
+    again = backfill_status(remote, execution.name, PROJECT, DOMAIN, known)
+    assert again == first and admin.state.count("GetExecutionData") == reads  # a second poll reads no inputs again

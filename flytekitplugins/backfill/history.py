@@ -105,9 +105,12 @@ def _utc(stamp) -> datetime:  # type: ignore[no-untyped-def]
 class BackfillReader:
     """Reads what attribution needs from the backend, each thing once: earlier backfills and run inputs."""
 
-    def __init__(self, remote: FlyteRemote, kickoff_input: Optional[str]):
+    def __init__(
+        self, remote: FlyteRemote, kickoff_input: Optional[str], known_kickoffs: Optional[Dict[str, datetime]] = None
+    ):
         self.remote = remote
         self.kickoff_input = kickoff_input
+        self._kickoffs = {} if known_kickoffs is None else known_kickoffs  # run name -> kickoff, may outlive the reader
         self._executions: Dict[Tuple[str, str, str], Execution] = {}
         self._instants: Dict[Tuple[str, str, str], List[datetime]] = {}
 
@@ -130,12 +133,14 @@ class BackfillReader:
         return self._instants[key]
 
     def kickoff_of(self, run: Execution) -> Optional[datetime]:
-        """The run's own kickoff input, from its execution data (one call)."""
-        data = with_backoff("reading a run's inputs", lambda: self.remote.client.get_execution_data(run.id))
-        literal = (data.full_inputs.literals or {}).get(self.kickoff_input) if data.full_inputs else None
-        if literal is None or literal.scalar is None or literal.scalar.primitive is None:
-            return None
-        return as_utc(literal.scalar.primitive.datetime)
+        """The run's own kickoff input, from its execution data (one call per run, remembered)."""
+        if run.id.name not in self._kickoffs:
+            data = with_backoff("reading a run's inputs", lambda: self.remote.client.get_execution_data(run.id))
+            literal = (data.full_inputs.literals or {}).get(self.kickoff_input) if data.full_inputs else None
+            if literal is None or literal.scalar is None or literal.scalar.primitive is None:
+                return None
+            self._kickoffs[run.id.name] = as_utc(literal.scalar.primitive.datetime)
+        return self._kickoffs[run.id.name]
 
 
 def attributed_runs(

@@ -79,8 +79,15 @@ class BackfillStatus:
         }
 
 
-def backfill_status(remote: FlyteRemote, execution_name: str, project: str, domain: str) -> BackfillStatus:
-    """The status of every instant of the backfill started as ``execution_name``."""
+def backfill_status(
+    remote: FlyteRemote, execution_name: str, project: str, domain: str,
+    known_kickoffs: Optional[Dict[str, datetime]] = None,
+) -> BackfillStatus:  # fmt: skip
+    """The status of every instant of the backfill started as ``execution_name``.
+
+    ``known_kickoffs`` (run name -> instant) carries what earlier reads learned, so that following a backfill does
+    not read the same run's inputs again at every poll.
+    """
     execution_id = WorkflowExecutionIdentifier(project, domain, execution_name)
     try:
         execution = with_backoff("reading the backfill", lambda: remote.client.get_execution(execution_id))
@@ -90,7 +97,7 @@ def backfill_status(remote: FlyteRemote, execution_name: str, project: str, doma
     launch_plan_name = target_of_backfill(template)
     if launch_plan_name is None:
         raise UnknownBackfillError(f"execution {execution_name!r} is not a backfill made by flytekitplugins-backfill")
-    reader = BackfillReader(remote, _kickoff_input(remote, template))
+    reader = BackfillReader(remote, _kickoff_input(remote, template), known_kickoffs)
     instants = instants_of_backfill(template, reader.kickoff_input)
 
     def ours(run: Any) -> bool:
