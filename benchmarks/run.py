@@ -27,7 +27,7 @@ from flytekit.models.admin.workflow import WorkflowSpec
 from flytekit.remote.backfill import create_backfill_workflow as builtin_create_backfill_workflow
 from flytekit.tools.translator import get_serializable
 
-from flytekitplugins.backfill import Cron, build_workflow, create_backfill_workflow, plan_backfill
+from flytekitplugins.backfill import Cron, create_backfill_workflow, plan_backfill
 
 SETTINGS = SerializationSettings(project="p", domain="d", version="v", image_config=ImageConfig.auto_default_image())
 START = datetime(2020, 1, 1)

@@ -1,7 +1,6 @@
 """Faults on the way to the backend: a second run of the same command finishes the job, and the server's records show
 every instant in exactly one execution, nothing registered twice with different content, no duplicate execution."""
 
-from datetime import datetime, timedelta, timezone
 
 import grpc
 import pytest

@@ -9,7 +9,6 @@ registers a `flytekit.configuration.plugin` entry point adding a `throwaway-hell
 import os
 import site
 import subprocess
-import sys
 import venv
 from pathlib import Path
 

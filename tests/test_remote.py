@@ -13,9 +13,7 @@ from click.testing import CliRunner
 from flytekit import CronSchedule, LaunchPlan, task, workflow
 from flytekit.configuration import ImageConfig, SerializationSettings
 from flytekit.core.workflow import WorkflowFailurePolicy
-from flytekit.exceptions.user import FlyteInvalidInputException
 from flytekit.clis.sdk_in_container.pyflyte import main as pyflyte
-from flytekit.models.literals import Literal
 
 from admin_server import admin_server  # noqa: F401  (the fixture)
 from flytekitplugins.backfill import ExecutionNameTakenError, launch_backfill, plan_backfill

@@ -16,7 +16,6 @@ from click.testing import CliRunner
 from flyteidl.admin import execution_pb2
 from flyteidl.core import identifier_pb2, literals_pb2
 from flytekit.clis.sdk_in_container.pyflyte import main as pyflyte
-from google.protobuf.timestamp_pb2 import Timestamp
 
 from admin_server import ExecutionRecord, Phase, admin_server  # noqa: F401  (admin_server is the fixture)
 from flytekitplugins.backfill import launch_backfill

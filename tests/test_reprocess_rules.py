@@ -1,6 +1,6 @@
 """The pure reprocess rule, and plans whose every instant is skipped."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 
 import pytest
 from flows import daily_lp, utc
