@@ -8,7 +8,7 @@ from typing import Any, Dict, Sequence
 from rich.console import Console
 from rich.table import Table
 
-from .local import FAILED, RunResult
+from .local import FAILED, NOT_RUN, SUCCEEDED, RunResult
 from .status import BackfillStatus
 from .plan import BackfillPlan, node_id
 from .times import iso_utc
@@ -68,8 +68,7 @@ def print_status(console: Console, status: BackfillStatus, only_failed: bool) ->
     if rows:
         table = Table("instant (UTC)", "status", "run")
         for r in rows:
-            style = {"SUCCEEDED": "green", "FAILED": "red"}.get(r.status, "yellow")
-            table.add_row(iso_utc(r.instant), f"[{style}]{r.status}[/{style}]", r.execution or "")
+            table.add_row(iso_utc(r.instant), _styled(r.status), r.execution or "")
         console.print(table)
 
 
@@ -77,12 +76,17 @@ def print_results(console: Console, results: Sequence[RunResult]) -> None:
     """One row per instant with its status, duration and error, then the counts."""
     table = Table("instant (UTC)", "status", "duration", "attempts", "error")
     for r in results:
-        style = {"SUCCEEDED": "green", "FAILED": "red"}.get(r.status, "yellow")
         error = (r.error or "").splitlines()[0][:120] if r.error else ""
-        table.add_row(iso_utc(r.instant), f"[{style}]{r.status}[/{style}]", f"{r.seconds:.2f} s", str(r.attempts), error)
+        table.add_row(iso_utc(r.instant), _styled(r.status), f"{r.seconds:.2f} s", str(r.attempts), error)
     console.print(table)
-    counts = {status: sum(r.status == status for r in results) for status in ("SUCCEEDED", FAILED, "NOT_RUN")}
+    counts = {status: sum(r.status == status for r in results) for status in (SUCCEEDED, FAILED, NOT_RUN)}
     console.print(", ".join(f"{n} {status.lower().replace('_', ' ')}" for status, n in counts.items()))
+
+
+def _styled(status: str) -> str:
+    """A status in rich markup: green when it succeeded, red when it failed, yellow otherwise."""
+    style = {SUCCEEDED: "green", FAILED: "red"}.get(status, "yellow")
+    return f"[{style}]{status}[/{style}]"
 
 
 def result_as_dict(result: RunResult) -> Dict[str, Any]:
