@@ -1,11 +1,13 @@
 import sys
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import flows  # noqa: E402
+from flyte_backend.admin import AdminServerHandle, running_admin_server  # noqa: E402
 
 
 @pytest.fixture
@@ -14,3 +16,10 @@ def recorded():
     flows.RECORDED.clear()
     yield flows.RECORDED
     flows.RECORDED.clear()
+
+
+@pytest.fixture
+def admin_server() -> Iterator[AdminServerHandle]:
+    """A fresh test FlyteAdmin per test (see :class:`flyte_backend.admin.AdminServerHandle`)."""
+    with running_admin_server() as handle:
+        yield handle

@@ -8,7 +8,6 @@ from click.testing import CliRunner
 from flytekit.clis.sdk_in_container.pyflyte import main as pyflyte
 from flytekit.exceptions.system import FlyteSystemUnavailableException
 
-from admin_server import admin_server  # noqa: F401  (the fixture)
 from flytekitplugins.backfill import BackfillBackendError
 from flytekitplugins.backfill.retries import with_backoff
 from test_remote import DOMAIN, EXPECTED, LP_NAME, PROJECT, WINDOW, admin, backfill_workflow, kickoff  # noqa: F401

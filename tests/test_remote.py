@@ -15,7 +15,6 @@ from flytekit.configuration import ImageConfig, SerializationSettings
 from flytekit.core.workflow import WorkflowFailurePolicy
 from flytekit.clis.sdk_in_container.pyflyte import main as pyflyte
 
-from admin_server import admin_server  # noqa: F401  (the fixture)
 from flytekitplugins.backfill import ExecutionNameTakenError, launch_backfill, plan_backfill
 
 PROJECT, DOMAIN = "flytesnacks", "development"

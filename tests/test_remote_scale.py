@@ -9,7 +9,6 @@ from flytekit.clis.sdk_in_container.pyflyte import main as pyflyte
 from flytekit.configuration import ImageConfig, SerializationSettings
 from flytekit.exceptions.user import FlyteInvalidInputException
 
-from admin_server import admin_server  # noqa: F401  (the fixture)
 
 PROJECT, DOMAIN, LP_NAME = "flytesnacks", "development", "remote_hourly_lp"
 START = datetime(2023, 1, 1, tzinfo=timezone.utc)

@@ -17,7 +17,7 @@ from flyteidl.admin import execution_pb2
 from flyteidl.core import identifier_pb2, literals_pb2
 from flytekit.clis.sdk_in_container.pyflyte import main as pyflyte
 
-from admin_server import ExecutionRecord, Phase, admin_server  # noqa: F401  (admin_server is the fixture)
+from flyte_backend.admin import ExecutionRecord, Phase
 from flytekitplugins.backfill import launch_backfill
 from flytekitplugins.backfill.status import backfill_status
 from test_remote import DOMAIN, LP_NAME, PROJECT, admin  # noqa: F401

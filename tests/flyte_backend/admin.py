@@ -14,7 +14,7 @@ can tell the difference:
 * CreateLaunchPlan needs its workflow, derives the expected inputs and checks the schedule.
 * CreateExecution checks the name, the launch plan and the inputs, merges fixed/default inputs.
 
-Use the ``admin_server`` fixture (``from admin_server import admin_server``) or
+Use the ``admin_server`` fixture (tests/conftest.py) or
 ``start_admin_server()`` / ``running_admin_server()`` directly::
 
     remote = admin_server.remote()                      # a real FlyteRemote
@@ -45,7 +45,6 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator, Mapping, Optional
 
 import grpc
-import pytest
 from flyteidl.admin import common_pb2, execution_pb2, launch_plan_pb2, project_pb2, task_pb2, version_pb2, workflow_pb2
 from flyteidl.core import compiler_pb2, execution_pb2 as core_execution_pb2, identifier_pb2, interface_pb2
 from flyteidl.core import literals_pb2, types_pb2, workflow_pb2 as core_workflow_pb2
@@ -1294,10 +1293,3 @@ def running_admin_server(**kwargs: Any) -> Iterator[AdminServerHandle]:
         yield handle
     finally:
         handle.stop()
-
-
-@pytest.fixture
-def admin_server() -> Iterator[AdminServerHandle]:
-    """A fresh fake FlyteAdmin per test (see :class:`AdminServerHandle`)."""
-    with running_admin_server() as handle:
-        yield handle

@@ -18,14 +18,13 @@ from flytekit.exceptions.user import FlyteInvalidInputException
 from flytekit.models import filters
 from flytekit.models.common import NamedEntityIdentifier
 
-from admin_server import (  # noqa: F401  (admin_server is the fixture)
+from flyte_backend.admin import (
     DEFAULT_DOMAIN,
     DEFAULT_PROJECT,
     END_NODE,
     START_NODE,
     AdminServerHandle,
     Phase,
-    admin_server,
     running_admin_server,
 )
 
