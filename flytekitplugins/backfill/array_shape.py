@@ -2,16 +2,13 @@
 
 A backfill past FlyteAdmin's node limit becomes one node and one registered workflow, whatever its size. Only the
 kickoff input and the overridden inputs are mapped; fixed and default inputs stay with the launch plan, which
-FlyteAdmin fills in for every run. The mapped columns are literal lists, built and serialized straight to protobuf,
-because flytekit's generic path costs tens of microseconds per element (seconds at 100,000 runs).
+FlyteAdmin fills in for every run. The mapped columns are literal lists written straight to protobuf (literal_columns.py).
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from typing import Any, Dict, List, Optional, Sequence, Set
+from typing import Any, Dict, List, Optional, Set
 
-from flyteidl.core import literals_pb2
 from flytekit.core.array_node import ArrayNode
 from flytekit.core.context_manager import ExecutionState, FlyteContext, FlyteContextManager
 from flytekit.core.interface import transform_interface_to_list_interface
@@ -24,52 +21,8 @@ from flytekit.models import literals as literal_models
 
 from .errors import UnsupportedShapeError
 from .launch_plans import LaunchPlanLike
+from .literal_columns import LiteralColumn
 from .plan import BackfillPlan
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-
-
-class LiteralColumn(literal_models.BindingDataCollection):
-    """A bound list of literals that serializes in one pass; its flytekit models are made only if asked for."""
-
-    def __init__(self, protos: List[literals_pb2.BindingData], models: Any):
-        self._protos = protos
-        self._models = models  # a list, or a callable that makes it
-        self._proto: Optional[literals_pb2.BindingDataCollection] = None
-
-    @classmethod
-    def of_datetimes(cls, values: Sequence[datetime]) -> "LiteralColumn":
-        protos = []
-        for value in values:
-            proto = literals_pb2.BindingData()
-            delta = value - _EPOCH
-            stamp = proto.scalar.primitive.datetime
-            stamp.seconds, stamp.nanos = delta.days * 86400 + delta.seconds, delta.microseconds * 1000
-            protos.append(proto)
-
-        def models() -> List[literal_models.BindingData]:
-            return [
-                literal_models.BindingData(scalar=literal_models.Scalar(primitive=literal_models.Primitive(datetime=v)))
-                for v in values
-            ]
-
-        return cls(protos, models)
-
-    @classmethod
-    def repeated(cls, element: literal_models.BindingData, count: int) -> "LiteralColumn":
-        return cls([element.to_flyte_idl()] * count, [element] * count)
-
-    @property
-    def bindings(self) -> List[literal_models.BindingData]:
-        if callable(self._models):
-            self._models = self._models()
-        return self._models
-
-    def to_flyte_idl(self) -> literals_pb2.BindingDataCollection:
-        if self._proto is None:
-            self._proto = literals_pb2.BindingDataCollection()
-            self._proto.bindings.extend(self._protos)
-        return self._proto
 
 
 class BackfillArrayNode(ArrayNode):

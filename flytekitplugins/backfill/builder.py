@@ -5,14 +5,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple, Optional
 
-from flytekit.core.node import Node
 from flytekit.core.workflow import ImperativeWorkflow, WorkflowBase, WorkflowFailurePolicy
 
 from .array_shape import add_array_node
 from .errors import BackfillUsageError
 from .launch_plans import LaunchPlanLike
-from .plan import ARRAY, BackfillPlan, node_id, node_label, plan_backfill
-from .times import iso_utc
+from .piece_workflows import BackfillImperativeWorkflow, add_launch_plan_node, add_pieces, chain
+from .plan import ARRAY, PIECES, BackfillPlan, node_id, node_label, plan_backfill
+from .times import iso_utc, stamp
 
 
 class BackfillWorkflow(NamedTuple):
@@ -24,40 +24,42 @@ class BackfillWorkflow(NamedTuple):
 
 
 def build_workflow(plan: BackfillPlan) -> ImperativeWorkflow:
-    """The plan as a workflow of the plan's shape: one node per instant, or one ArrayNode over all of them."""
+    """The plan as a workflow of the plan's shape: one node per instant, a tree of pieces, or one ArrayNode."""
     if not plan.instants:
         raise BackfillUsageError(
             f"every instant of the window is skipped (reprocess={plan.reprocess!r}): there is nothing to build"
         )
-    workflow = ImperativeWorkflow(name=plan.workflow_name, failure_policy=plan.failure_policy)
+    workflow = BackfillImperativeWorkflow(name=plan.workflow_name, failure_policy=plan.failure_policy)
     if plan.shape == ARRAY:
         node = add_array_node(workflow, plan)
         first, last = plan.instants[0], plan.instants[-1]
         node.with_overrides(
-            node_name=f"{node_id(first)}-{node_id(last)[2:]}",
+            node_name=f"b-{stamp(first)}-{stamp(last)}",
             name=f"{node_label(first)}..{iso_utc(last)} ({len(plan.instants):,} runs)",
             retries=plan.per_node_retries,
             timeout=plan.per_node_timeout,
         )
+    elif plan.shape == PIECES:
+        add_pieces(workflow, plan)
     else:
         _add_one_node_per_instant(workflow, plan)
     return workflow
 
 
 def _add_one_node_per_instant(workflow: ImperativeWorkflow, plan: BackfillPlan) -> None:
-    """One launch-plan node per instant, in plan order; serial plans chain each node after the previous one."""
-    previous: Optional[Node] = None
-    for instant in plan.instants:
-        node = workflow.add_launch_plan(plan.launch_plan, **plan.inputs_for(instant))
+    """One launch-plan node per instant, in plan order, ids sorting in that order; chained when ``plan.chained``."""
+    nodes = []
+    for index, instant in enumerate(plan.instants):
+        node = add_launch_plan_node(workflow, plan.launch_plan, plan.inputs_for(instant))
         node.with_overrides(
-            node_name=node_id(instant),
+            node_name=node_id(instant, index, len(plan.instants)),
             name=node_label(instant),
             retries=plan.per_node_retries,
             timeout=plan.per_node_timeout,
         )
-        if previous is not None and not plan.parallel:
-            previous.runs_before(node)
-        previous = node
+        nodes.append(node)
+    if plan.chained:
+        chain(nodes)
 
 
 def create_backfill_workflow(

@@ -31,7 +31,7 @@ from .schedules import in_window
 from .times import as_utc
 
 _STAMP = r"(\d{8}t\d{6}(?:\d{6})?z)"
-NODE_ID = re.compile(rf"^b-{_STAMP}$")
+NODE_ID = re.compile(rf"^b\d*-{_STAMP}$")
 SUBNODE_ID = re.compile(rf"(b-{_STAMP}-{_STAMP})-n(\d+)$")
 PAGE = 200
 BACKFILL_PREFIX = "backfill-"

@@ -6,20 +6,21 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
-from typing import Any, Dict, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 from flytekit.core.workflow import WorkflowFailurePolicy
 
 from .errors import InputOverrideError, KickoffInputError, MissingInputError, TooManyRunsError
 from .launch_plans import LaunchPlanFacts, LaunchPlanLike, facts_of, schedule_from_model
+from .pieces import chained, index_id, level_parallelism, levels_needed, piece_layout, run_paths
 from .reprocess import ALL, PastRun, instants_to_skip
 from .schedules import Schedule, check_window, instants_in_window
-from .times import iso_utc
+from .times import iso_utc, stamp
 
 
-_EXECUTION_ONLY = ("max_parallelism", "overwrite_cache")
-NODES, ARRAY = "nodes", "array"
-SHAPES = (NODES, ARRAY)
+_EXECUTION_ONLY = ("max_parallelism", "max_parallelism_per_execution", "overwrite_cache")
+NODES, PIECES, ARRAY = "nodes", "pieces", "array"
+SHAPES = (NODES, PIECES, ARRAY)
 DEFAULT_MAX_NODES = 100  # FlyteAdmin's registration.maxWorkflowNodes default
 
 
@@ -27,8 +28,9 @@ DEFAULT_MAX_NODES = 100  # FlyteAdmin's registration.maxWorkflowNodes default
 class BackfillPlan:
     """The launch plan, its instants in run order, and the options that apply to every run.
 
-    ``shape`` is how the runs become a workflow: ``nodes`` (one launch-plan node per instant, named by it) or
-    ``array`` (one ArrayNode mapping the launch plan over the instants, for backfills past FlyteAdmin's node limit).
+    ``shape`` is how the runs become workflows: ``nodes`` (one launch-plan node per instant, named by it),
+    ``pieces`` (a tree of workflows of at most ``max_nodes`` nodes each, past FlyteAdmin's node limit: see
+    pieces.py) or ``array`` (one ArrayNode over the launch plan, for backends that run launch plans in ArrayNodes).
     """
 
     launch_plan: LaunchPlanLike = field(compare=False, repr=False)
@@ -48,6 +50,7 @@ class BackfillPlan:
     max_parallelism: Optional[int] = None
     overwrite_cache: bool = False
     shape: str = NODES
+    max_nodes: int = DEFAULT_MAX_NODES
     reprocess: str = ALL
     skipped: Tuple[Tuple[datetime, str], ...] = ()
 
@@ -67,6 +70,29 @@ class BackfillPlan:
         if self.kickoff_input:
             values[self.kickoff_input] = instant
         return values
+
+    @property
+    def fail_fast(self) -> bool:
+        return self.failure_policy == WorkflowFailurePolicy.FAIL_IMMEDIATELY
+
+    @property
+    def chained(self) -> bool:
+        """Whether the runs of one workflow (the top one in the nodes shape, each leaf piece's) run in a chain."""
+        return chained(self.fail_fast, self.parallel, leaf=True)
+
+    @property
+    def execution_parallelism(self) -> Optional[int]:
+        """The ``max_parallelism`` the backfill's execution (and so every execution of its tree) runs with.
+
+        Serial: 1, so that unchained runs (going on past failures) still run one at a time, in node-id order.
+        Parallel: the limit, except for a pieces tree that goes on past failures, whose levels cannot be chained:
+        then the largest per-level value whose product over the levels stays within the limit (pieces.py).
+        """
+        if not self.parallel:
+            return 1
+        if self.shape == PIECES and not self.fail_fast:
+            return level_parallelism(self.max_parallelism, piece_layout(self.instants, self.max_nodes).widths())
+        return self.max_parallelism
 
     @property
     def workflow_name(self) -> str:
@@ -92,6 +118,15 @@ class BackfillPlan:
     def execution_name(self) -> str:
         return self.execution_name_for()
 
+    def run_locations(self) -> List[str]:
+        """Where each instant runs, in plan order: its node id, its path in the pieces tree, or its array element."""
+        count = len(self.instants)
+        if self.shape == PIECES:
+            return run_paths(piece_layout(self.instants, self.max_nodes))
+        if self.shape == ARRAY:
+            return [f"element {i}" for i in range(count)]
+        return [node_id(t, i, count) for i, t in enumerate(self.instants)]
+
     def to_dict(self) -> Dict[str, Any]:
         """A JSON-ready description, for dry runs and fingerprints."""
         return {
@@ -106,6 +141,8 @@ class BackfillPlan:
             "shape": self.shape,
             "failure_policy": self.failure_policy.name,
             "max_parallelism": self.max_parallelism,
+            "max_parallelism_per_execution": self.execution_parallelism,
+            "max_nodes": self.max_nodes,
             "overwrite_cache": self.overwrite_cache,
             "kickoff_input": self.kickoff_input,
             "inputs": {name: repr(value) for name, value in self.inputs},
@@ -119,10 +156,10 @@ def _digest(description: Dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(description, sort_keys=True).encode()).hexdigest()
 
 
-def node_id(instant: datetime) -> str:
-    """A node id that carries the instant in ISO 8601 basic form and is a valid DNS label: ``b-20240310t070000z``."""
-    fraction = f"{instant.microsecond:06d}" if instant.microsecond else ""
-    return "b-" + instant.strftime("%Y%m%dt%H%M%S") + fraction + "z"
+def node_id(instant: datetime, index: int, count: int) -> str:
+    """The id of run ``index`` of ``count``: sorts in run order (propeller starts unchained nodes in sorted id order)
+    and carries the instant: ``b07-20240310t070000z``."""
+    return f"{index_id('b', index, count)}-{stamp(instant)}"
 
 
 def node_label(instant: datetime) -> str:
@@ -156,8 +193,7 @@ def plan_backfill(
     Naive datetimes are UTC. ``timezone`` evaluates a cron schedule on that zone's wall clock; ``anchor`` aligns a
     fixed rate to its real activation time; ``inputs`` overrides default inputs for every run. ``max_parallelism``
     bounds the runs in flight on a backend; ``max_runs`` refuses windows with more runs than that. ``shape`` is
-    ``nodes`` up to ``max_nodes`` runs (FlyteAdmin's per-workflow node limit) and ``array`` past it or for a serial
-    backfill that goes on past failures, unless given.
+    ``nodes`` up to ``max_nodes`` runs (FlyteAdmin's per-workflow node limit) and ``pieces`` past it, unless given.
     ``reprocess`` (``all``, ``failed``, ``missing``) skips instants by their ``past_runs`` (instant -> earlier runs).
     """
     facts = facts_of(for_lp)
@@ -175,16 +211,10 @@ def plan_backfill(
     if max_parallelism is not None and max_parallelism < 1:
         raise InputOverrideError(f"max_parallelism must be 1 or more, got {max_parallelism}")
     failure_policy = failure_policy or WorkflowFailurePolicy.FAIL_IMMEDIATELY
-    # Flyte skips nodes downstream of a failed one, so a serial chain cannot go on past a failure: the ArrayNode can.
-    serial_past_failures = not parallel and failure_policy != WorkflowFailurePolicy.FAIL_IMMEDIATELY and len(instants) > 1
-    shape = shape or (NODES if len(instants) <= max_nodes and not serial_past_failures else ARRAY)
-    if shape not in SHAPES:
-        raise InputOverrideError(f"shape must be one of {SHAPES}, got {shape!r}")
-    if shape == NODES and len(instants) > max_nodes:
-        raise TooManyRunsError(
-            f"{len(instants):,} runs as one node each exceed the limit of {max_nodes} nodes per workflow: "
-            "use the array shape, or raise max_nodes if your FlyteAdmin allows more"
-        )
+    if max_nodes < 2:
+        raise InputOverrideError(f"max_nodes must be 2 or more, got {max_nodes}")
+    shape = shape or (NODES if len(instants) <= max_nodes else PIECES)
+    _check_shape(shape, len(instants), max_nodes)
     return BackfillPlan(
         launch_plan=for_lp,
         launch_plan_name=facts.name,
@@ -203,9 +233,25 @@ def plan_backfill(
         max_parallelism=max_parallelism,
         overwrite_cache=overwrite_cache,
         shape=shape,
+        max_nodes=max_nodes,
         reprocess=reprocess,
         skipped=tuple(sorted(skip.items())),
     )
+
+
+def _check_shape(shape: str, count: int, max_nodes: int) -> None:
+    if shape not in SHAPES:
+        raise InputOverrideError(f"shape must be one of {SHAPES}, got {shape!r}")
+    if shape == NODES and count > max_nodes:
+        raise TooManyRunsError(
+            f"{count:,} runs as one node each exceed the limit of {max_nodes} nodes per workflow: "
+            "use the pieces shape, or raise max_nodes if your FlyteAdmin allows more"
+        )
+    if shape == PIECES and levels_needed(count, max_nodes) > 3:
+        raise TooManyRunsError(
+            f"{count:,} runs exceed what three levels of {max_nodes}-node workflows hold ({max_nodes ** 3:,}): "
+            "split the window into smaller backfills"
+        )
 
 
 def _checked_kickoff_input(facts: LaunchPlanFacts) -> Optional[str]:

@@ -10,7 +10,7 @@ from rich.table import Table
 
 from .local import FAILED, NOT_RUN, SUCCEEDED, RunResult
 from .status import BackfillStatus
-from .plan import BackfillPlan, node_id
+from .plan import BackfillPlan
 from .times import iso_utc
 
 
@@ -48,9 +48,9 @@ def print_plan(console: Console, plan: BackfillPlan) -> None:
         + (f", timeout {plan.per_node_timeout}" if plan.per_node_timeout else "")
         + (f", inputs {summary['inputs']}" if plan.inputs else "")
     )
-    table = Table("#", "instant (UTC)", "node")
-    for index, instant in enumerate(plan.instants, 1):
-        table.add_row(str(index), iso_utc(instant), node_id(instant))
+    table = Table("#", "instant (UTC)", "runs at")
+    for index, (instant, where) in enumerate(zip(plan.instants, plan.run_locations()), 1):
+        table.add_row(str(index), iso_utc(instant), where)
     console.print(table)
     if plan.skipped:
         console.print(f"{len(plan.skipped):,} instants skipped (--reprocess {plan.reprocess}):")

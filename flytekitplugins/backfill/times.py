@@ -22,6 +22,12 @@ def as_utc(value: datetime, what: str = "date") -> datetime:
     return value.astimezone(UTC)
 
 
+def stamp(instant: datetime) -> str:
+    """The instant in ISO 8601 basic form, lower case, as node ids carry it: ``20240310t070000z``."""
+    fraction = f"{instant.microsecond:06d}" if instant.microsecond else ""
+    return instant.strftime("%Y%m%dt%H%M%S") + fraction + "z"
+
+
 def resolve_timezone(zone: TimezoneLike) -> tzinfo:
     """An IANA name (``Europe/Berlin``), a tzinfo, or None (UTC) as a tzinfo."""
     if zone is None:

@@ -1,0 +1,179 @@
+"""The pieces shape as flytekit workflows: leaf pieces, two-level pieces, parts, and the top workflow's nodes.
+
+What is cut where, what is chained and with what parallelism is decided in pieces.py; this module only writes it
+down with flytekit's workflow API. Every workflow here has at most ``plan.max_nodes`` nodes.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Dict, List, Mapping, Sequence, Tuple
+
+from flytekit.core.context_manager import FlyteContextManager
+from flytekit.core.interface import Interface
+from flytekit.core.launch_plan import LaunchPlan
+from flytekit.core.node import Node
+from flytekit.core.promise import Promise, VoidPromise, create_and_link_node
+from flytekit.core.workflow import GLOBAL_START_NODE, ImperativeWorkflow, WorkflowFailurePolicy, get_promise
+from flytekit.models import interface as interface_models
+from flytekit.models import literals as literal_models
+
+from .launch_plans import LaunchPlanLike
+from .literal_columns import LiteralColumn, NestedDatetimes
+from .pieces import PieceLayout, chained, index_id, piece_layout, top_node_id
+from .plan import BackfillPlan, node_label
+from .times import iso_utc
+
+INSTANTS = "instants"  # the input every piece reads its instants from
+
+
+def add_launch_plan_node(workflow: ImperativeWorkflow, launch_plan: LaunchPlanLike, inputs: Mapping[str, Any]) -> Node:
+    """A launch-plan node binding ``inputs`` and never a fixed input of the launch plan: FlyteAdmin's compiler gives a
+    launch-plan node only the launch plan's expected inputs, so a bound fixed input is an unknown variable
+    (flytepropeller compiler/validators/interface.go). flytekit binds a local launch plan's fixed inputs."""
+    node = workflow.add_launch_plan(launch_plan, **inputs)
+    fixed = set(launch_plan.fixed_inputs.literals or {}) if launch_plan.fixed_inputs else set()
+    if fixed:
+        node._bindings = [b for b in node.bindings if b.var not in fixed]
+    return node
+
+
+def chain(nodes: Sequence[Node]) -> None:
+    for before, after in zip(nodes, nodes[1:]):
+        before.runs_before(after)
+
+
+class BackfillImperativeWorkflow(ImperativeWorkflow):
+    """An imperative workflow whose local execution resolves ``instants[i]`` bindings and honours the failure policy.
+
+    flytekit's local execution of an imperative workflow ignores a promise's ``attr_path`` (it hands a node the whole
+    list) and stops at the first failed node whatever the policy; propeller does neither.
+    """
+
+    def execute(self, **kwargs: Any) -> VoidPromise:
+        workflow_inputs = {GLOBAL_START_NODE: kwargs}
+        failures = []
+        for node in self.compilation_state.nodes:
+            values = {}
+            for binding in node.bindings:
+                value = get_promise(binding.binding, workflow_inputs)
+                for index in binding.binding.promise.attr_path if binding.binding.promise else ():
+                    value = Promise(var=binding.var, val=value.val.collection.literals[index])
+                values[binding.var] = value
+            try:
+                node.flyte_entity(**values)
+            except Exception as e:  # a run's failure, reported as the workflow's after the others ran
+                if self.workflow_metadata.on_failure == WorkflowFailurePolicy.FAIL_IMMEDIATELY:
+                    raise
+                failures.append(e)
+        if failures:
+            raise RuntimeError(
+                f"{len(failures)} of {len(self.compilation_state.nodes)} nodes of {self.name} failed; the first: "
+                f"{failures[0]}"
+            ) from failures[0]
+        return VoidPromise(self.name)
+
+
+class PartLaunchPlan(LaunchPlan):
+    """A launch plan of a two-level piece whose instants are a fixed input: a node of it binds nothing, and a local
+    call hands the piece its instants."""
+
+    def __init__(self, name: str, workflow: ImperativeWorkflow, rows: Sequence[Sequence[datetime]]):
+        fixed = literal_models.LiteralMap({INSTANTS: NestedDatetimes(rows)})
+        super().__init__(name, workflow, interface_models.ParameterMap({}), fixed)
+        self._rows = [list(row) for row in rows]
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        ctx = FlyteContextManager.current_context()
+        if ctx.compilation_state is not None:
+            return create_and_link_node(ctx, entity=self, overridden_interface=Interface(inputs={}, outputs={}))
+        return self.workflow(**{INSTANTS: self._rows})
+
+
+class PieceBuilder:
+    """Builds the workflows of one plan's tree, each distinct piece once."""
+
+    def __init__(self, plan: BackfillPlan):
+        self.plan = plan
+        self.layout: PieceLayout = piece_layout(plan.instants, plan.max_nodes)
+        self._leaves: Dict[int, LaunchPlan] = {}
+        self._twos: Dict[Tuple[int, ...], ImperativeWorkflow] = {}
+
+    def add_to(self, top: ImperativeWorkflow) -> List[Node]:
+        """The top workflow's nodes: one per leaf slice (its instants a literal list) or per part."""
+        nodes = []
+        for j, child in enumerate(self.layout.children):
+            if self.layout.uses_parts:
+                part = PartLaunchPlan(f"{self.plan.workflow_name}.part-{j}", self.two_level(child), child)
+                node = top.add_launch_plan(part)
+                first, last, count = child[0][0], child[-1][-1], sum(len(s) for s in child)
+            else:
+                node = top.add_launch_plan(self.leaf(len(child)), **{INSTANTS: [child[0]]})
+                node._bindings = [_literal_binding(LiteralColumn.of_datetimes(child))]
+                first, last, count = child[0], child[-1], len(child)
+            node.with_overrides(
+                node_name=top_node_id(j, len(self.layout.children), first),
+                name=f"{node_label(first)}..{iso_utc(last)} ({count:,} runs)",
+            )
+            nodes.append(node)
+        if chained(self.plan.fail_fast, self.plan.parallel, leaf=False):
+            chain(nodes)
+        return nodes
+
+    def leaf(self, size: int) -> LaunchPlan:
+        """The launch plan of a leaf piece of ``size`` runs: node ``i`` runs the launch plan at ``instants[i]``."""
+        if size not in self._leaves:
+            plan = self.plan
+            workflow = self._piece(f"runs-{size}")
+            instants = workflow.add_workflow_input(INSTANTS, List[datetime])
+            nodes = []
+            for i in range(size):
+                inputs = dict(plan.inputs)
+                if plan.kickoff_input:
+                    inputs[plan.kickoff_input] = instants[i]
+                node = add_launch_plan_node(workflow, plan.launch_plan, inputs)
+                node.with_overrides(
+                    node_name=index_id("n", i, size), retries=plan.per_node_retries, timeout=plan.per_node_timeout
+                )
+                nodes.append(node)
+            if plan.chained:
+                chain(nodes)
+            _used_by_index(workflow, instants)
+            self._leaves[size] = LaunchPlan.create(workflow.name, workflow)
+        return self._leaves[size]
+
+    def two_level(self, part: Sequence[Sequence[datetime]]) -> ImperativeWorkflow:
+        """The workflow of a part: node ``j`` runs the leaf piece of the j-th slice with ``instants[j]``."""
+        sizes = tuple(len(s) for s in part)
+        if sizes not in self._twos:
+            workflow = self._piece(f"slices-{len(sizes)}x{sizes[0]}-{sizes[-1]}")
+            rows = workflow.add_workflow_input(INSTANTS, List[List[datetime]])
+            nodes = []
+            for j, size in enumerate(sizes):
+                node = workflow.add_launch_plan(self.leaf(size), **{INSTANTS: rows[j]})
+                node.with_overrides(node_name=index_id("p", j, len(sizes)))
+                nodes.append(node)
+            if chained(self.plan.fail_fast, self.plan.parallel, leaf=False):
+                chain(nodes)
+            _used_by_index(workflow, rows)
+            self._twos[sizes] = workflow
+        return self._twos[sizes]
+
+    def _piece(self, suffix: str) -> ImperativeWorkflow:
+        return BackfillImperativeWorkflow(f"{self.plan.workflow_name}.{suffix}", failure_policy=self.plan.failure_policy)
+
+
+def _used_by_index(workflow: ImperativeWorkflow, promise: Any) -> None:
+    """flytekit counts a workflow input as bound only when the promise itself is passed, not ``promise[i]``, and
+    refuses to run the workflow locally while an input is unbound."""
+    workflow._unbound_inputs.discard(promise)
+
+
+def _literal_binding(column: LiteralColumn) -> literal_models.Binding:
+    return literal_models.Binding(var=INSTANTS, binding=literal_models.BindingData(collection=column))
+
+
+def add_pieces(top: ImperativeWorkflow, plan: BackfillPlan) -> List[Node]:
+    """Adds the pieces tree of ``plan`` to the top workflow; returns the top workflow's nodes."""
+    return PieceBuilder(plan).add_to(top)
+
