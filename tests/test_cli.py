@@ -113,7 +113,7 @@ def test_dry_run_prints_every_instant_and_runs_nothing():
     assert result.exit_code == 0 and local_flows.RAN == []
     assert "5 runs of cron '0 0 * * *' in UTC" in result.stdout
     for day in range(2, 7):
-        assert f"2024-03-0{day}T00:00:00Z" in result.stdout and f"b-2024030{day}t000000z" in result.stdout
+        assert f"2024-03-0{day}T00:00:00Z" in result.stdout and f"b{day - 2}-2024030{day}t000000z" in result.stdout
     assert "2024-03-01T00:00:00Z │" not in result.stdout  # the start is exclusive
 
 

@@ -83,7 +83,7 @@ def test_backfill_registers_one_workflow_and_starts_one_execution(admin):
     template = backfill_workflow(admin, execution)
     assert template.id.name == f"backfill-{LP_NAME}"
     assert [kickoff(n) for n in template.nodes] == EXPECTED
-    assert [n.id for n in template.nodes] == [f"b-202403{d:02d}t080000z" for d in range(2, 12)]
+    assert [n.id for n in template.nodes] == [f"b{d - 2}-202403{d:02d}t080000z" for d in range(2, 12)]
     for node in template.nodes:
         ref = node.workflow_node.launchplan_ref
         assert (ref.project, ref.domain, ref.name, ref.version) == (PROJECT, DOMAIN, LP_NAME, "v1")

@@ -45,7 +45,7 @@ def backfill(admin, hours, *args):
 
 
 def registered_by_backfill(admin):
-    return sorted(key[3] for store in (admin.state.workflows, admin.state.launch_plans) for key in store
+    return sorted(key[3:] for store in (admin.state.workflows, admin.state.launch_plans) for key in store
                   if key[3].startswith("backfill-"))  # fmt: skip
 
 
@@ -53,42 +53,63 @@ def execution_template(admin, execution):
     return admin.state.workflow_spec(execution.launch_plan_id.name, execution.launch_plan_id.version).template
 
 
-def kickoffs(array_node):
-    (column,) = [b for b in array_node.node.inputs if b.var == "t"]
-    return [b.scalar.primitive.datetime.ToDatetime().replace(tzinfo=timezone.utc) for b in column.binding.collection.bindings]
+def stamps(collection):
+    return [b.scalar.primitive.datetime.ToDatetime().replace(tzinfo=timezone.utc) for b in collection]
+
+
+def registered_instants(admin, execution):
+    """The instants the registered tree hands its leaves, in node order: top nodes bind slices as literal lists, or
+    call parts whose launch plans hold their slices as a fixed input."""
+    instants = []
+    for node in execution_template(admin, execution).nodes:
+        if node.inputs:
+            (binding,) = node.inputs
+            instants += stamps(binding.binding.collection.bindings)
+        else:
+            ref = node.workflow_node.launchplan_ref
+            rows = admin.state.launch_plan_spec(ref.name, ref.version).fixed_inputs.literals["instants"]
+            instants += [t for row in rows.collection.literals for t in stamps(row.collection.literals)]
+    return instants
+
+
+def largest_registered_workflow(admin):
+    return max(len(r.spec.template.nodes) for r in admin.state.workflows.values())
 
 
 def test_ten_thousand_runs_register_within_the_node_limit_and_start_one_execution(admin):
     result = backfill(admin, 10_000)
     assert result.exit_code == 0, result.output
     (execution,) = admin.state.executions.values()
-    (node,) = execution_template(admin, execution).nodes
-    array = node.array_node
-    assert kickoffs(array) == [START + timedelta(hours=k) for k in range(1, 10_001)]  # in order, end inclusive
-    assert array.parallelism == 1 and array.min_success_ratio == 1.0  # serial, fail fast
-    ref = array.node.workflow_node.launchplan_ref
+    assert registered_instants(admin, execution) == [START + timedelta(hours=k) for k in range(1, 10_001)]
+    assert len(execution_template(admin, execution).nodes) == 100 and largest_registered_workflow(admin) == 100
+    assert execution.max_parallelism == 1  # serial: one run at a time across the whole tree
+    leaf = admin.state.workflow_spec(f"backfill-{LP_NAME}.runs-100").template
+    ref = leaf.nodes[0].workflow_node.launchplan_ref
     assert (ref.name, ref.version) == (LP_NAME, "v1")
-    assert [b.var for b in array.node.inputs] == ["t"]  # region keeps the launch plan's default
+    assert [b.var for b in leaf.nodes[0].inputs] == ["t"]  # region keeps the launch plan's default
+    assert leaf.nodes[0].inputs[0].binding.promise.attr_path[0].int_value == 0
 
 
 def test_entities_registered_do_not_grow_with_the_number_of_runs(admin):
     assert backfill(admin, 1_000).exit_code == 0
     after_thousand = registered_by_backfill(admin)
-    calls = admin.state.count("CreateWorkflow") + admin.state.count("CreateLaunchPlan")
     assert backfill(admin, 10_000).exit_code == 0
     after_ten_thousand = registered_by_backfill(admin)
-    assert len(after_thousand) == 2 and len(after_ten_thousand) == 4  # a workflow and its launch plan, each time
-    assert admin.state.count("CreateWorkflow") + admin.state.count("CreateLaunchPlan") - calls == 2
+    # the top workflow and a leaf piece of 100 runs, each with its launch plan, each time
+    assert len(after_thousand) == 4 and len(after_ten_thousand) == 8
+    assert backfill(admin, 10_000).exit_code == 0  # the same request again registers nothing
+    assert registered_by_backfill(admin) == after_ten_thousand
 
 
 def test_parallel_with_a_concurrency_limit_bounds_the_whole_backfill(admin):
     result = backfill(admin, 5_000, "--parallel", "--max-parallelism", "5", "--no-fail-fast", "--reverse")
     assert result.exit_code == 0, result.output
     (execution,) = admin.state.executions.values()
-    (node,) = execution_template(admin, execution).nodes
-    assert node.array_node.parallelism == 5 and execution.max_parallelism == 5
-    assert node.array_node.min_success_ratio == 0.0  # every run is attempted
-    assert kickoffs(node.array_node) == [START + timedelta(hours=k) for k in range(5_000, 0, -1)]
+    # 50 pieces of 100 runs, nothing chained (a failure must not stop the rest): every execution of the tree runs
+    # with the same max_parallelism, so 2 pieces of 2 runs (4 <= 5) is the most that keeps the whole within 5.
+    assert execution.max_parallelism == 2
+    assert all(not n.upstream_node_ids for n in execution_template(admin, execution).nodes)
+    assert registered_instants(admin, execution) == [START + timedelta(hours=k) for k in range(5_000, 0, -1)]
 
 
 def test_the_builtin_fails_on_the_same_request(admin):

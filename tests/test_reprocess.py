@@ -145,7 +145,7 @@ def test_missing_skips_every_instant_with_any_run(admin):
 
 @pytest.mark.parametrize("hashed", [False, True], ids=["subnode-index", "hashed-subnode-id"])
 def test_runs_of_an_earlier_array_backfill_are_attributed_by_element(admin, hashed):
-    assert backfill(admin, LP_NAME, *YEAR).exit_code == 0  # 365 runs: the array shape
+    assert backfill(admin, LP_NAME, *YEAR, "--shape", "array").exit_code == 0  # 365 runs as one ArrayNode
     (earlier,) = admin.state.executions.values()
     outcome = lambda t: Phase.FAILED if t in FAILED_DAYS else Phase.SUCCEEDED  # noqa: E731
     run_children(admin, earlier.name, outcome, Phase.SUCCEEDED, hashed=hashed)
@@ -243,7 +243,7 @@ def test_wait_with_json_prints_one_document(admin):
 
 
 def test_status_of_an_array_backfill_with_hashed_element_ids_reads_each_run_once(admin):
-    assert backfill(admin, LP_NAME, *YEAR, "--parallel").exit_code == 0  # 365 runs: the array shape
+    assert backfill(admin, LP_NAME, *YEAR, "--parallel", "--shape", "array").exit_code == 0  # one ArrayNode
     (execution,) = admin.state.executions.values()
     run_children(admin, execution.name, lambda t: Phase.FAILED if t == DAYS[100] else Phase.SUCCEEDED, Phase.SUCCEEDED,
                  hashed=True)  # fmt: skip

@@ -65,13 +65,18 @@ def test_skipped_reasons_do_not_change_the_names_only_the_instants_to_run_do():
     assert one.skipped != two.skipped and three.execution_name != one.execution_name
 
 
-def test_serial_backfills_that_go_on_past_failures_take_the_array_shape():
+def test_serial_backfills_that_go_on_past_failures_are_unchained_and_run_one_at_a_time():
+    # Flyte never runs a node downstream of a failed one, so a chain cannot go on past a failure: such a backfill
+    # leaves its nodes unchained and runs with max_parallelism 1, its node ids sorting in run order.
     window = (datetime(2024, 3, 1, 8), datetime(2024, 3, 8, 8), daily_lp)
     go_on = WorkflowFailurePolicy.FAIL_AFTER_EXECUTABLE_NODES_COMPLETE
-    assert plan_backfill(*window, failure_policy=go_on).shape == "array"
-    assert plan_backfill(*window, parallel=True, failure_policy=go_on).shape == "nodes"
-    assert plan_backfill(*window).shape == "nodes"
-    assert plan_backfill(*window, failure_policy=go_on, shape="nodes").shape == "nodes"
+    serial_go_on = plan_backfill(*window, failure_policy=go_on, reverse=True)
+    assert (serial_go_on.shape, serial_go_on.chained, serial_go_on.execution_parallelism) == ("nodes", False, 1)
+    assert serial_go_on.run_locations() == sorted(serial_go_on.run_locations())
+    serial_fail_fast = plan_backfill(*window)
+    assert (serial_fail_fast.chained, serial_fail_fast.execution_parallelism) == (True, 1)
+    parallel = plan_backfill(*window, parallel=True, failure_policy=go_on, max_parallelism=3)
+    assert (parallel.chained, parallel.execution_parallelism) == (False, 3)
 
 
 def test_an_explicit_version_gets_its_own_execution_name():

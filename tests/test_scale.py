@@ -1,4 +1,5 @@
-"""Backfills past FlyteAdmin's 100-node limit: one ArrayNode over the launch plan, run locally and serialized."""
+"""Backfills past FlyteAdmin's 100-node limit, run locally and serialized: the pieces tree (the default) and the
+ArrayNode (``shape="array"``, for backends that run launch plans in ArrayNodes)."""
 
 from collections import OrderedDict
 from datetime import datetime, timedelta
@@ -20,6 +21,10 @@ def hours(n):
     return [utc(2024, 1, 1) + timedelta(hours=k) for k in range(1, n + 1)]
 
 
+def array_plan(*args, **kwargs):
+    return plan_backfill(*args, shape="array", **kwargs)
+
+
 def array_spec(workflow):
     (node,) = get_serializable(OrderedDict(), SETTINGS, workflow).template.nodes
     return node.to_flyte_idl().array_node
@@ -30,23 +35,30 @@ def column(array, name):
     return binding.binding.collection.bindings
 
 
-def test_up_to_max_nodes_runs_keep_one_node_per_instant():
+def test_up_to_max_nodes_runs_keep_one_node_per_instant_then_pieces():
     wf, _, _ = create_backfill_workflow(START, START + timedelta(hours=100), hourly_lp)
-    assert len(wf.nodes) == 100 and wf.nodes[0].id == "b-20240101t010000z"
+    assert len(wf.nodes) == 100 and wf.nodes[0].id == "b00-20240101t010000z"
     wf, _, _ = create_backfill_workflow(START, START + timedelta(hours=101), hourly_lp)
-    assert len(wf.nodes) == 1 and wf.nodes[0].id == "b-20240101t010000z-20240105t050000z"
+    assert [n.id for n in wf.nodes] == ["p0-20240101t010000z", "p1-20240105t050000z"]
+    leaf = wf.nodes[0].flyte_entity.workflow
+    assert leaf.name == "backfill-hourly.runs-100" and [n.id for n in leaf.nodes][:2] == ["n00", "n01"]
+    assert wf.nodes[1].flyte_entity.workflow.name == "backfill-hourly.runs-1"
 
 
 def test_max_nodes_is_configurable_and_shape_can_be_forced():
     assert plan_backfill(START, START + timedelta(hours=150), hourly_lp, max_nodes=200).shape == "nodes"
     assert plan_backfill(START, START + timedelta(hours=5), hourly_lp, shape="array").shape == "array"
+    assert plan_backfill(START, START + timedelta(hours=5), hourly_lp, shape="pieces").shape == "pieces"
+    with pytest.raises(TooManyRunsError, match="three levels of 10-node workflows"):
+        plan_backfill(START, START + timedelta(hours=1001), hourly_lp, max_nodes=10)
     with pytest.raises(TooManyRunsError, match="exceed the limit of 100 nodes"):
         plan_backfill(START, START + timedelta(hours=101), hourly_lp, shape="nodes")
 
 
-def test_serial_thousand_run_backfill_runs_each_instant_once_in_order_locally(recorded):
-    wf, first, last = create_backfill_workflow(START, START + timedelta(hours=1000), hourly_lp)
-    assert len(wf.nodes) == 1
+@pytest.mark.parametrize("max_nodes", [100, 12], ids=["leaf-pieces", "parts"])
+def test_serial_thousand_run_backfill_runs_each_instant_once_in_order_locally(recorded, max_nodes):
+    wf, first, last = create_backfill_workflow(START, START + timedelta(hours=1000), hourly_lp, max_nodes=max_nodes)
+    assert len(wf.nodes) == -(-1000 // max_nodes ** 2 if max_nodes == 12 else -1000 // max_nodes)
     wf()
     assert [t for t, _, _ in recorded] == hours(1000)
     assert {v for _, v, _ in recorded} == {1} and (first, last) == (hours(1)[0], hours(1000)[-1])
@@ -56,24 +68,24 @@ def test_parallel_thousand_run_backfill_runs_each_instant_exactly_once_locally(r
     plan = plan_backfill(START, START + timedelta(hours=1000), hourly_lp, parallel=True, max_parallelism=8,
                          reverse=True, inputs={"label": "big"})  # fmt: skip
     build_workflow(plan)()
-    assert sorted(t for t, _, _ in recorded) == hours(1000) and len(recorded) == 1000
+    assert [t for t, _, _ in recorded] == hours(1000)[::-1]
     assert {label for _, _, label in recorded} == {"big"}
 
 
 def test_array_node_carries_the_instants_order_and_concurrency():
-    serial = array_spec(create_backfill_workflow(START, START + timedelta(hours=500), hourly_lp, reverse=True)[0])
+    serial = array_spec(build_workflow(array_plan(START, START + timedelta(hours=500), hourly_lp, reverse=True)))
     assert serial.parallelism == 1 and serial.min_success_ratio == 1.0
     kickoffs = [b.scalar.primitive.datetime.ToDatetime().replace(tzinfo=utc(2000, 1, 1).tzinfo) for b in column(serial, "t")]
     assert kickoffs == hours(500)[::-1]
     # Only the kickoff time is mapped: fixed (v) and default (label) inputs stay with the launch plan.
     assert [b.var for b in serial.node.inputs] == ["t"]
-    capped = array_spec(build_workflow(plan_backfill(START, START + timedelta(hours=500), hourly_lp, parallel=True,
-                                                     max_parallelism=7, failure_policy=CONTINUE)))  # fmt: skip
+    capped = array_spec(build_workflow(array_plan(START, START + timedelta(hours=500), hourly_lp, parallel=True,
+                                                  max_parallelism=7, failure_policy=CONTINUE)))  # fmt: skip
     assert capped.parallelism == 7 and capped.min_success_ratio == 0.0
 
 
 def test_overrides_are_mapped_as_repeated_columns():
-    plan = plan_backfill(START, START + timedelta(hours=300), hourly_lp, inputs={"label": "again"})
+    plan = array_plan(START, START + timedelta(hours=300), hourly_lp, inputs={"label": "again"})
     array = array_spec(build_workflow(plan))
     assert sorted(b.var for b in array.node.inputs) == ["label", "t"]
     assert [b.scalar.primitive.string_value for b in column(array, "label")] == ["again"] * 300
@@ -84,7 +96,7 @@ def test_fast_columns_serialize_exactly_as_flytekit_does():
     from flytekit.core.array_node import array_node
     from flytekit.core.workflow import ImperativeWorkflow
 
-    plan = plan_backfill(START, START + timedelta(hours=150), hourly_lp, inputs={"label": "x"}, parallel=True)
+    plan = array_plan(START, START + timedelta(hours=150), hourly_lp, inputs={"label": "x"}, parallel=True)
     reference = ImperativeWorkflow(name="reference")
     reference.add_workflow_input("unused", int)
     from flytekit.core.context_manager import FlyteContextManager
@@ -102,7 +114,8 @@ def test_fast_columns_serialize_exactly_as_flytekit_does():
 
 
 def test_per_node_retries_and_timeout_reach_the_mapped_runs():
-    wf, _, _ = create_backfill_workflow(START, START + timedelta(hours=200), hourly_lp, False, timedelta(hours=1), 4)
+    wf, _, _ = create_backfill_workflow(START, START + timedelta(hours=200), hourly_lp, False, timedelta(hours=1), 4,
+                                        shape="array")  # fmt: skip
     array = array_spec(wf)
     assert array.node.metadata.retries.retries == 4 and array.node.metadata.timeout.seconds == 3600
 
@@ -122,12 +135,12 @@ def test_array_shape_continue_on_failure_runs_every_instant_locally(recorded):
 
 
 def test_hundred_thousand_runs_build_as_one_node():
-    plan = plan_backfill(datetime(2014, 1, 1), datetime(2014, 1, 1) + timedelta(hours=100_000), hourly_lp)
+    plan = array_plan(datetime(2014, 1, 1), datetime(2014, 1, 1) + timedelta(hours=100_000), hourly_lp)
     array = array_spec(build_workflow(plan))
     assert len(plan.instants) == len(column(array, "t")) == 100_000
 
 
-def test_daily_lp_over_years_uses_the_array_shape_and_the_same_names_twice():
+def test_daily_lp_over_years_uses_the_pieces_shape_and_the_same_names_twice():
     one = plan_backfill(datetime(2020, 1, 1), datetime(2024, 1, 1), daily_lp)
     two = plan_backfill(datetime(2020, 1, 1), datetime(2024, 1, 1), daily_lp)
-    assert one.shape == "array" and len(one.instants) == 1461 and one.execution_name == two.execution_name
+    assert one.shape == "pieces" and len(one.instants) == 1461 and one.execution_name == two.execution_name

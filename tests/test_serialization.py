@@ -45,7 +45,7 @@ def test_serializer_accepts_the_workflow_and_bindings_carry_kickoff_literals(as_
     wf, first, last = create_backfill_workflow(START, END, lp)
     spec = serialized(wf)
     assert spec.template.id.name == "backfill-daily"
-    assert [n.id for n in spec.template.nodes] == ["b-20240302t080000z", "b-20240303t080000z", "b-20240304t080000z"]
+    assert [n.id for n in spec.template.nodes] == ["b0-20240302t080000z", "b1-20240303t080000z", "b2-20240304t080000z"]
     assert [dt.replace(tzinfo=utc(2000, 1, 1).tzinfo) for dt in kickoff_literals(spec)] == [
         utc(2024, 3, 2, 8),
         utc(2024, 3, 3, 8),
@@ -53,8 +53,8 @@ def test_serializer_accepts_the_workflow_and_bindings_carry_kickoff_literals(as_
     ]
     assert [list(n.upstream_node_ids) for n in spec.template.nodes] == [
         [],
-        ["b-20240302t080000z"],
-        ["b-20240303t080000z"],
+        ["b0-20240302t080000z"],
+        ["b1-20240303t080000z"],
     ]
     for node in spec.template.nodes:
         ref = node.workflow_node.launchplan_ref

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any, Dict, List, Mapping, Sequence, Tuple
 
 from flytekit.core.context_manager import FlyteContextManager
-from flytekit.core.interface import Interface
+from flytekit.core.interface import Interface, transform_inputs_to_parameters
 from flytekit.core.launch_plan import LaunchPlan
 from flytekit.core.node import Node
 from flytekit.core.promise import Promise, VoidPromise, create_and_link_node
@@ -90,6 +90,16 @@ class PartLaunchPlan(LaunchPlan):
         return self.workflow(**{INSTANTS: self._rows})
 
 
+def default_launch_plan(workflow: ImperativeWorkflow) -> LaunchPlan:
+    """The workflow's default launch plan, made anew: every backfill has its own pieces under the same names, and
+    flytekit keeps one default launch plan per name (``LaunchPlan.CACHE``), which FlyteRemote registers beside each
+    workflow. The cache then holds this one, so that what is registered is what the nodes call."""
+    parameters = transform_inputs_to_parameters(FlyteContextManager.current_context(), workflow.python_interface)
+    launch_plan = LaunchPlan(workflow.name, workflow, parameters, literal_models.LiteralMap({}))
+    LaunchPlan.CACHE[workflow.name] = launch_plan
+    return launch_plan
+
+
 class PieceBuilder:
     """Builds the workflows of one plan's tree, each distinct piece once."""
 
@@ -139,7 +149,7 @@ class PieceBuilder:
             if plan.chained:
                 chain(nodes)
             _used_by_index(workflow, instants)
-            self._leaves[size] = LaunchPlan.create(workflow.name, workflow)
+            self._leaves[size] = default_launch_plan(workflow)
         return self._leaves[size]
 
     def two_level(self, part: Sequence[Sequence[datetime]]) -> ImperativeWorkflow:

@@ -110,7 +110,7 @@ def launch_backfill(
             project=project,
             domain=domain,
             execution_name=execution_name,
-            options=Options(max_parallelism=plan.max_parallelism) if plan.max_parallelism else None,
+            options=Options(max_parallelism=plan.execution_parallelism) if plan.execution_parallelism else None,
             overwrite_cache=plan.overwrite_cache or None,
         ),
     )
