@@ -19,7 +19,7 @@ from flytekit.clis.sdk_in_container.pyflyte import main as pyflyte
 
 from flyte_backend.admin import ExecutionRecord, Phase
 from flytekitplugins.backfill import launch_backfill
-from flytekitplugins.backfill.status import backfill_status
+from flytekitplugins.backfill.status import StatusCache, backfill_status
 from test_remote import DOMAIN, LP_NAME, PROJECT, admin  # noqa: F401
 
 YEAR = ["--from-date", "2023-01-01T08:00:00Z", "--to-date", "2024-01-01T08:00:00Z"]  # Jan 2 2023 .. Jan 1 2024
@@ -247,7 +247,7 @@ def test_status_of_an_array_backfill_with_hashed_element_ids_reads_each_run_once
     (execution,) = admin.state.executions.values()
     run_children(admin, execution.name, lambda t: Phase.FAILED if t == DAYS[100] else Phase.SUCCEEDED, Phase.SUCCEEDED,
                  hashed=True)  # fmt: skip
-    remote, known = admin.remote(), {}
+    remote, known = admin.remote(), StatusCache()
     first = backfill_status(remote, execution.name, PROJECT, DOMAIN, known)
     assert first.counts() == {"succeeded": 364, "failed": 1, "running": 0, "queued": 0}
     assert [r.instant for r in first.failed] == [DAYS[100]]

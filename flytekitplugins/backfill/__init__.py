@@ -30,7 +30,7 @@ from .pyflyte_hook import install as _install_pyflyte_command
 from .remote import Launched, launch_backfill
 from .reprocess import PastRun
 from .schedules import Cron, Rate, in_window, instants_in_window
-from .status import BackfillStatus, InstantStatus, backfill_status
+from .status import BackfillStatus, InstantStatus, StatusCache, backfill_status
 
 _install_methods()
 _install_pyflyte_command()
@@ -54,6 +54,7 @@ __all__ = [
     "MissingLaunchPlanError",
     "NoScheduleError",
     "PastRun",
+    "StatusCache",
     "Rate",
     "TooManyRunsError",
     "UnknownBackfillError",

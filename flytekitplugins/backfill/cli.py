@@ -29,7 +29,7 @@ from .plan import DEFAULT_MAX_NODES, SHAPES, BackfillPlan, plan_backfill
 from .remote import fetch_launch_plan, launch_backfill
 from .report import plan_summary, print_plan, print_results, print_status, result_as_dict
 from .reprocess import ALL, REPROCESS
-from .status import BackfillStatus, backfill_status, follow
+from .status import BackfillStatus, StatusCache, backfill_status, follow
 
 DEFAULT_MAX_RUNS = 10_000
 
@@ -134,8 +134,8 @@ def _run(
 ) -> int:  # fmt: skip
     if status:
         remote = _remote(ctx, project, domain)
-        known: dict = {}
-        read = lambda: backfill_status(remote, launchplan, project, domain, known)  # noqa: E731
+        cache = StatusCache()
+        read = lambda: backfill_status(remote, launchplan, project, domain, cache)  # noqa: E731
         result = _follow(read, poll_interval) if wait else read()
         _print_status(result, output, only_failed=False)
         return 0 if result.all_succeeded else 1
@@ -256,8 +256,8 @@ def _run_remote(ctx, project, domain, name, lp_version, start, end, input_pairs,
         if output == "json":
             _print_plan(launched.plan, output, extra)
         return 0
-    execution_name, known = launched.execution.id.name, {}
-    result = _follow(lambda: backfill_status(remote, execution_name, project, domain, known), poll_interval)
+    execution_name, cache = launched.execution.id.name, StatusCache()
+    result = _follow(lambda: backfill_status(remote, execution_name, project, domain, cache), poll_interval)
     retry = retry_command(ctx, start, end)
     if output == "json":  # one document: the plan, where it runs, and how it ended
         _print_plan(launched.plan, output, {**extra, "status": result.to_dict(), "retry_command": retry if result.failed else None})

@@ -90,9 +90,11 @@ def instants_of_backfill(template: workflow_pb2.WorkflowTemplate, kickoff_input:
 
 
 def target_of_backfill(template: workflow_pb2.WorkflowTemplate) -> Optional[str]:
-    """The name of the launch plan a backfill workflow runs."""
+    """The name of the launch plan a backfill workflow runs (the pieces of ``backfill-<name>`` are ``backfill-<name>.*``)."""
     for node in template.nodes:
         ref = (node.array_node.node if node.HasField("array_node") else node).workflow_node.launchplan_ref
+        if ref.name.startswith(template.id.name + ".") and template.id.name.startswith(BACKFILL_PREFIX):
+            return template.id.name[len(BACKFILL_PREFIX) :]
         if ref.name:
             return ref.name
     return None

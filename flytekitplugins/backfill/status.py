@@ -23,8 +23,7 @@ from .history import (
 )
 from .retries import with_backoff
 from .times import iso_utc
-
-PENDING, NOT_RUN = "PENDING", "NOT_RUN"
+from .tree_status import NOT_RUN, PENDING, TreeReader, is_tree
 
 
 @dataclass(frozen=True)
@@ -79,25 +78,46 @@ class BackfillStatus:
         }
 
 
+class StatusCache:
+    """What the status reads of one backfill learn and keep across polls: its workflow, the pieces that have ended,
+    the parts' instants, and (ArrayNode backfills) each run's kickoff time."""
+
+    def __init__(self) -> None:
+        self.templates: Dict[str, Any] = {}
+        self.kickoffs: Dict[str, datetime] = {}
+        self.tree: Optional[TreeReader] = None
+
+    def tree_reader(self, remote: FlyteRemote) -> TreeReader:
+        if self.tree is None:
+            self.tree = TreeReader(remote)
+        return self.tree
+
+
 def backfill_status(
-    remote: FlyteRemote, execution_name: str, project: str, domain: str,
-    known_kickoffs: Optional[Dict[str, datetime]] = None,
+    remote: FlyteRemote, execution_name: str, project: str, domain: str, cache: Optional[StatusCache] = None,
 ) -> BackfillStatus:  # fmt: skip
     """The status of every instant of the backfill started as ``execution_name``.
 
-    ``known_kickoffs`` (run name -> instant) carries what earlier reads learned, so that following a backfill does
-    not read the same run's inputs again at every poll.
+    ``cache`` carries what earlier reads learned, so that following a backfill reads only what can still change.
     """
+    cache = cache or StatusCache()
     execution_id = WorkflowExecutionIdentifier(project, domain, execution_name)
     try:
         execution = with_backoff("reading the backfill", lambda: remote.client.get_execution(execution_id))
     except FlyteEntityNotExistException as e:
         raise UnknownBackfillError(f"no execution {execution_name!r} in {project}/{domain}: check the name, -p and -d") from e
-    template = backfill_template(remote, execution)
+    if execution_name not in cache.templates:
+        cache.templates[execution_name] = backfill_template(remote, execution)
+    template = cache.templates[execution_name]
     launch_plan_name = target_of_backfill(template)
     if launch_plan_name is None:
         raise UnknownBackfillError(f"execution {execution_name!r} is not a backfill made by flytekitplugins-backfill")
-    reader = BackfillReader(remote, _kickoff_input(remote, template), known_kickoffs)
+    phase = phase_name(execution.closure.phase)
+    if is_tree(template):
+        found = cache.tree_reader(remote).statuses(execution.id.to_flyte_idl(), template, ended=phase in TERMINAL)
+        runs = tuple(InstantStatus(instant, status, run) for instant, status, run in found)
+        return BackfillStatus(execution_name, phase, launch_plan_name, runs)
+    reader = BackfillReader(remote, _kickoff_input(remote, template), cache.kickoffs)
     instants = instants_of_backfill(template, reader.kickoff_input)
 
     def ours(run: Any) -> bool:
@@ -108,7 +128,6 @@ def backfill_status(
     for instant, _, run in attributed_runs(reader, launch_plan_name, project, domain, keep=ours):
         if instant not in latest or run.closure.created_at > latest[instant].closure.created_at:
             latest[instant] = run
-    phase = phase_name(execution.closure.phase)
     not_started = NOT_RUN if phase in TERMINAL else PENDING
     runs = tuple(
         InstantStatus(t, phase_name(latest[t].closure.phase), latest[t].id.name) if t in latest else InstantStatus(t, not_started)

@@ -1,0 +1,145 @@
+"""Per-instant status of a node- or pieces-shape backfill, read from the backfill's own node executions.
+
+A node-shape backfill's nodes each launch one run; a pieces-shape backfill's nodes launch pieces whose nodes launch
+the runs (pieces.py). Walking the tree with ListNodeExecutions, one call per execution of the tree, gives every
+instant its latest run (a node execution shows the child of its latest attempt) without reading any other run of
+the launch plan. The instants come from the registered workflow: node ids in the node shape, the literal slices a
+top workflow hands its leaf pieces, or the fixed slices of its parts. A piece whose node has ended is read once and
+remembered, so a later poll reads only the pieces still running.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+from typing import Any, Dict, List, Optional, Sequence
+
+from flyteidl.admin import node_execution_pb2
+from flyteidl.core import execution_pb2 as core_execution_pb2
+from flyteidl.core import identifier_pb2, workflow_pb2
+from flytekit.clients.raw import RawSynchronousFlyteClient
+from flytekit.models.core.identifier import Identifier
+from flytekit.remote import FlyteRemote
+
+from .history import instant_of_node_id
+from .piece_workflows import INSTANTS
+from .pieces import index_id
+from .retries import with_backoff
+
+NodePhase = core_execution_pb2.NodeExecution.Phase
+ENDED = frozenset({NodePhase.SUCCEEDED, NodePhase.FAILED, NodePhase.ABORTED, NodePhase.SKIPPED, NodePhase.TIMED_OUT,
+                   NodePhase.RECOVERED})  # fmt: skip
+PAGE = 1000
+PENDING, NOT_RUN = "PENDING", "NOT_RUN"
+_PIECE_NODE = re.compile(r"^p\d+-\d{8}t")
+
+
+def is_tree(template: workflow_pb2.WorkflowTemplate) -> bool:
+    """Whether a backfill workflow is of the node or pieces shape (not the ArrayNode)."""
+    return not any(node.HasField("array_node") for node in template.nodes)
+
+
+def _utc(stamp: Any) -> datetime:
+    return stamp.ToDatetime().replace(tzinfo=timezone.utc)
+
+
+class TreeReader:
+    """Reads a backfill's tree; keeps what has ended (and the parts' instants) across polls. ``calls`` counts RPCs."""
+
+    def __init__(self, remote: FlyteRemote):
+        self.remote = remote
+        self.calls = 0
+        self._ended: Dict[str, List[tuple]] = {}  # execution name of an ended piece -> its (instant, status, run)
+        self._part_rows: Dict[str, List[List[datetime]]] = {}  # part launch plan version/name -> its slices
+
+    def statuses(self, execution_id: identifier_pb2.WorkflowExecutionIdentifier, template: workflow_pb2.WorkflowTemplate,
+                 ended: bool) -> List[tuple]:  # fmt: skip
+        """(instant, status, run name) for every instant of the backfill, in run order."""
+        nodes = self.node_executions(execution_id)
+        found: List[tuple] = []
+        for node in template.nodes:
+            execution = nodes.get(node.id)
+            instant = instant_of_node_id(node.id)
+            if instant is not None:
+                found.append(_run(instant, execution, ended))
+            elif _PIECE_NODE.match(node.id):
+                found += self._piece(execution, self._slices_of(node), ended)
+        return found
+
+    def _piece(self, execution: Optional[Any], slices: Sequence, ended: bool) -> List[tuple]:
+        """The runs under one piece node: its slice of instants (a leaf) or its slices (a part)."""
+        is_part = bool(slices) and isinstance(slices[0], (list, tuple))
+        child = _child_of(execution)
+        if child is None:
+            status = NOT_RUN if ended or _ended(execution) else PENDING
+            return [(t, status, None) for t in (_flat(slices) if is_part else slices)]
+        if child.name in self._ended:
+            return self._ended[child.name]
+        piece_ended = ended or _ended(execution)
+        nodes = self.node_executions(child)
+        found: List[tuple] = []
+        for index, item in enumerate(slices):
+            if is_part:
+                found += self._piece(nodes.get(index_id("p", index, len(slices))), item, piece_ended)
+            else:
+                found.append(_run(item, nodes.get(index_id("n", index, len(slices))), piece_ended))
+        if _ended(execution):
+            self._ended[child.name] = found
+        return found
+
+    def _slices_of(self, node: workflow_pb2.Node) -> List:
+        """A top node's instants: the literal slice it hands a leaf piece, or the slices its part holds fixed."""
+        for binding in node.inputs:
+            if binding.var == INSTANTS:
+                return [_utc(b.scalar.primitive.datetime) for b in binding.binding.collection.bindings]
+        ref = node.workflow_node.launchplan_ref
+        key = f"{ref.name}:{ref.version}"
+        if key not in self._part_rows:
+            self.calls += 1
+            part = with_backoff(
+                "reading a part of the backfill",
+                lambda: self.remote.client.get_launch_plan(Identifier.from_flyte_idl(ref)),
+            )
+            rows = part.spec.fixed_inputs.literals[INSTANTS].collection.literals
+            self._part_rows[key] = [[_utc(t.scalar.primitive.datetime) for t in row.collection.literals] for row in rows]
+        return self._part_rows[key]
+
+    def node_executions(self, execution_id: Any) -> Dict[str, Any]:
+        """The node executions of one execution, by node id (every page)."""
+        ident = execution_id.to_flyte_idl() if hasattr(execution_id, "to_flyte_idl") else execution_id
+        found: Dict[str, Any] = {}
+        token = ""
+        while True:
+            request = node_execution_pb2.NodeExecutionListRequest(workflow_execution_id=ident, limit=PAGE, token=token)
+            self.calls += 1
+            page = with_backoff(
+                "reading the backfill's node executions",
+                lambda: RawSynchronousFlyteClient.list_node_executions_paginated(self.remote.client, request),
+            )
+            found.update((n.id.node_id, n) for n in page.node_executions)
+            if not page.token:
+                return found
+            token = page.token
+
+
+def _child_of(execution: Optional[Any]) -> Optional[identifier_pb2.WorkflowExecutionIdentifier]:
+    if execution is None or not execution.closure.HasField("workflow_node_metadata"):
+        return None
+    child = execution.closure.workflow_node_metadata.execution_id
+    return child if child.name else None
+
+
+def _ended(execution: Optional[Any]) -> bool:
+    return execution is not None and execution.closure.phase in ENDED
+
+
+def _run(instant: datetime, execution: Optional[Any], ended: bool) -> tuple:
+    """(instant, status, run name) of one run node: its phase, or PENDING / NOT_RUN if it never started."""
+    if execution is None or execution.closure.phase in (NodePhase.UNDEFINED, NodePhase.SKIPPED):
+        return instant, NOT_RUN if ended or _ended(execution) else PENDING, None
+    child = _child_of(execution)
+    return instant, NodePhase.Name(execution.closure.phase), child.name if child else None
+
+
+def _flat(slices: Sequence[Sequence[datetime]]) -> List[datetime]:
+    return [t for s in slices for t in s]
