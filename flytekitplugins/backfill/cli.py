@@ -28,8 +28,8 @@ from .local import SUCCEEDED, load_launch_plan, run_locally
 from .plan import DEFAULT_MAX_NODES, SHAPES, BackfillPlan, plan_backfill
 from .remote import fetch_launch_plan, launch_backfill
 from .report import plan_summary, print_plan, print_results, print_status, result_as_dict
-from .reprocess import ALL, REPROCESS
-from .status import BackfillStatus, StatusCache, backfill_status, follow
+from .reprocess import ALL, FAILED, REPROCESS
+from .status import BackfillStatus, StatusCache, as_past_runs, backfill_status, follow, merged
 
 DEFAULT_MAX_RUNS = 10_000
 
@@ -72,7 +72,7 @@ class BackfillCommand(click.RichCommand):
 @click.option("--fail-fast/--no-fail-fast", default=True, show_default=True, help="Stop at the first failed run, or run everything and report.")
 @click.option("--overwrite-cache", is_flag=True, default=False, show_default=True, help="Recompute cached task outputs.")
 @click.option("--per-node-timeout", type=DurationParamType(), default=None, help="Timeout of each run ('2 hours').")
-@click.option("--per-node-retries", type=click.IntRange(min=0), default=0, show_default=True, help="Retries of each failed run.")
+@click.option("--per-node-retries", type=click.IntRange(min=0), default=0, show_default=True, help="Node retries of each run: Flyte retries a run's node after a system error or a timeout, never after the run failed (use --retry-failed).")
 @click.option("--max-parallelism", "--concurrency", "max_parallelism", type=click.IntRange(min=1), default=None, help="At most this many runs at once (the execution's max_parallelism).")
 @click.option("--reverse", is_flag=True, default=False, help="Newest run first.")
 @click.option("--timezone", default=None, help="IANA time zone whose wall clock a cron schedule follows (default UTC).")
@@ -85,6 +85,7 @@ class BackfillCommand(click.RichCommand):
 @click.option("--reprocess", type=click.Choice(REPROCESS), default=ALL, show_default=True, help="all: every instant; failed: skip instants with a succeeded or running run; missing: skip instants with any run (scheduled or backfilled).")
 @click.option("--wait", is_flag=True, default=False, help="Follow the backfill to the end with a progress bar, then list failed instants and the command that retries them.")
 @click.option("--status", is_flag=True, default=False, help="Show the per-instant status of an earlier backfill: LAUNCHPLAN is then its execution name.")
+@click.option("--retry-failed", type=click.IntRange(min=0), default=0, show_default=True, help="With --wait: relaunch the failed instants (a --reprocess failed round of the same request) up to this many times. Flyte itself never relaunches a failed run.")
 @click.option("--poll-interval", type=click.FloatRange(min=0.0), default=10.0, show_default=True, help="Seconds between status reads with --wait.")
 @click.option("--local", is_flag=True, default=False, help="Run in-process: LAUNCHPLAN is a Python file, LAUNCHPLAN_VERSION the launch plan in it.")
 @click.option("--verbose", is_flag=True, default=False, help="Show tracebacks.")
@@ -130,7 +131,7 @@ def _run(
     ctx: click.Context, project: str, domain: str, launchplan: str, launchplan_version: Optional[str],
     from_date: Optional[datetime], to_date: Optional[datetime], backfill_window: Optional[timedelta],
     input_pairs: Sequence[str], output: str, local: bool, dry_run: bool, fail_fast: bool, status: bool, wait: bool,
-    poll_interval: float, **options: Any,
+    poll_interval: float, retry_failed: int, **options: Any,
 ) -> int:  # fmt: skip
     if status:
         remote = _remote(ctx, project, domain)
@@ -143,13 +144,15 @@ def _run(
     failure_policy = (
         WorkflowFailurePolicy.FAIL_IMMEDIATELY if fail_fast else WorkflowFailurePolicy.FAIL_AFTER_EXECUTABLE_NODES_COMPLETE
     )
+    if retry_failed and not wait:
+        raise BackfillUsageError("--retry-failed relaunches failed runs after following the backfill: add --wait")
     if local:
         if options["reprocess"] != ALL or wait:
             raise BackfillUsageError("--reprocess and --wait need a Flyte backend: drop --local")
         return _run_local(launchplan, launchplan_version, start, end, input_pairs, output, dry_run, failure_policy, options)
     return _run_remote(
         ctx, project, domain, launchplan, launchplan_version, start, end, input_pairs, output, dry_run, failure_policy,
-        options, wait, poll_interval,
+        options, wait, poll_interval, retry_failed,
     )
 
 
@@ -219,13 +222,14 @@ def _print_status(status: BackfillStatus, output: str, only_failed: bool, retry:
         click.echo(f"Retry the failed instants with:\n  {retry}")
 
 
-def _run_remote(ctx, project, domain, name, lp_version, start, end, input_pairs, output, dry_run, failure_policy, options, wait, poll_interval) -> int:  # type: ignore[no-untyped-def]
+def _run_remote(ctx, project, domain, name, lp_version, start, end, input_pairs, output, dry_run, failure_policy, options, wait, poll_interval, retry_failed) -> int:  # type: ignore[no-untyped-def]
     remote = _remote(ctx, project, domain)
     lp = fetch_launch_plan(remote, name, lp_version, project, domain)
+    request = dict(project=project, domain=domain, failure_policy=failure_policy, inputs=parse_inputs(input_pairs, lp),
+                   **_plan_options(options))  # fmt: skip
     launched = launch_backfill(
-        remote, lp, start, end, project=project, domain=domain, version=options["version"],
-        execution_name=options["execution_name"], dry_run=dry_run, execute=options["execute"],
-        failure_policy=failure_policy, inputs=parse_inputs(input_pairs, lp), **_plan_options(options),
+        remote, lp, start, end, version=options["version"], execution_name=options["execution_name"], dry_run=dry_run,
+        execute=options["execute"], **request,
     )  # fmt: skip
     if dry_run:
         _print_plan(launched.plan, output)
@@ -256,14 +260,25 @@ def _run_remote(ctx, project, domain, name, lp_version, start, end, input_pairs,
         if output == "json":
             _print_plan(launched.plan, output, extra)
         return 0
-    execution_name, cache = launched.execution.id.name, StatusCache()
-    result = _follow(lambda: backfill_status(remote, execution_name, project, domain, cache), poll_interval)
+    result = _follow_to_end(remote, launched.execution.id.name, project, domain, poll_interval)
+    for attempt in range(1, retry_failed + 1):
+        if not result.failed:
+            break
+        request.update(reprocess=FAILED, past_runs=as_past_runs(result))
+        again = launch_backfill(remote, lp, start, end, execution_name=f"{launched.execution.id.name}-retry{attempt}", **request)
+        click.echo(f"Retry {attempt} of {retry_failed}: {len(again.plan.instants):,} failed instants in execution {again.execution.id.name}", err=True)
+        result = merged(result, _follow_to_end(remote, again.execution.id.name, project, domain, poll_interval))
     retry = retry_command(ctx, start, end)
     if output == "json":  # one document: the plan, where it runs, and how it ended
         _print_plan(launched.plan, output, {**extra, "status": result.to_dict(), "retry_command": retry if result.failed else None})
     else:
         _print_status(result, output, only_failed=True, retry=retry)
     return 0 if result.all_succeeded else 1
+
+
+def _follow_to_end(remote: Any, execution_name: str, project: str, domain: str, interval: float) -> BackfillStatus:
+    cache = StatusCache()
+    return _follow(lambda: backfill_status(remote, execution_name, project, domain, cache), interval)
 
 
 def retry_command(ctx: click.Context, start: datetime, end: datetime) -> str:

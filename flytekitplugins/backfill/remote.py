@@ -70,7 +70,7 @@ def launch_backfill(
 
     ``plan_options`` are the keyword options of :func:`plan_backfill` (``parallel``, ``per_node_retries``,
     ``failure_policy``, ``max_parallelism``, ``inputs``, ``reprocess``, ...); for ``reprocess="failed"`` or
-    ``"missing"`` the window's past runs are read from the backend first. ``dry_run`` stops after planning (nothing
+    ``"missing"`` the window's past runs are read from the backend first, unless given as ``past_runs``. ``dry_run`` stops after planning (nothing
     remote is written); so does a plan whose every instant is skipped. ``execute=False`` stops after registering. ``version`` and ``execution_name`` default to
     digests of the request.
     """
@@ -78,7 +78,7 @@ def launch_backfill(
     lp = launch_plan if isinstance(launch_plan, FlyteLaunchPlan) else fetch_launch_plan(
         remote, launch_plan, launch_plan_version, project, domain
     )
-    if plan_options.get("reprocess", ALL) != ALL:
+    if plan_options.get("reprocess", ALL) != ALL and plan_options.get("past_runs") is None:
         kickoff_input = lp.entity_metadata.schedule.kickoff_time_input_arg or None
         plan_options["past_runs"] = past_runs(remote, lp.name, kickoff_input, project, domain, start_date, end_date)
     plan = plan_backfill(start_date, end_date, lp, **plan_options)

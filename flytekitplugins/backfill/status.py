@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable, Dict, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from flytekit.exceptions.user import FlyteEntityNotExistException
 from flytekit.models.core.identifier import Identifier, WorkflowExecutionIdentifier
@@ -21,6 +21,7 @@ from .history import (
     phase_name,
     target_of_backfill,
 )
+from .reprocess import PastRun
 from .retries import with_backoff
 from .times import iso_utc
 from .tree_status import NOT_RUN, PENDING, TreeReader, is_tree
@@ -144,6 +145,20 @@ def _kickoff_input(remote: FlyteRemote, template: Any) -> Optional[str]:
             launch_plan = with_backoff("reading the backfilled launch plan", lambda: remote.client.get_launch_plan(ref))
             return launch_plan.spec.entity_metadata.schedule.kickoff_time_input_arg or None
     return None
+
+
+def merged(earlier: BackfillStatus, later: BackfillStatus) -> BackfillStatus:
+    """The status after a retry round: each instant the later backfill ran takes its run there (the latest wins);
+    the others keep theirs. The phase and name are the later round's."""
+    latest = {r.instant: r for r in later.runs}
+    runs = tuple(latest.get(r.instant, r) for r in earlier.runs)
+    return BackfillStatus(later.execution_name, later.phase, earlier.launch_plan_name, runs)
+
+
+def as_past_runs(status: BackfillStatus) -> Dict[datetime, List[PastRun]]:
+    """The status as the past runs a ``reprocess="failed"`` plan reads: what succeeded is skipped, the rest runs."""
+    source = f"backfill {status.execution_name}"
+    return {r.instant: [PastRun(r.instant, r.status, r.execution or status.execution_name, source)] for r in status.runs}
 
 
 def follow(
