@@ -13,7 +13,6 @@ Backfills of ours that are still running also cover the instants they have not s
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from datetime import datetime, timezone
 from typing import Callable, Dict, Iterator, List, Optional, Tuple
@@ -25,28 +24,16 @@ from flytekit.models.core.identifier import WorkflowExecutionIdentifier
 from flytekit.models.execution import Execution, ExecutionMetadata
 from flytekit.remote import FlyteRemote
 
+from .node_ids import PIECE_RUN_ID, SUBNODE_ID, instant_of_node_id
 from .reprocess import PastRun
 from .retries import with_backoff
 from .schedules import in_window
 from .times import as_utc
+from .tree_status import TreeReader, is_tree
 
-_STAMP = r"(\d{8}t\d{6}(?:\d{6})?z)"
-NODE_ID = re.compile(rf"^b\d*-{_STAMP}$")
-SUBNODE_ID = re.compile(rf"(b-{_STAMP}-{_STAMP})-n(\d+)$")
 PAGE = 200
 BACKFILL_PREFIX = "backfill-"
 TERMINAL = frozenset({"SUCCEEDED", "FAILED", "ABORTED", "TIMED_OUT"})
-
-
-def instant_of_node_id(node_id: str) -> Optional[datetime]:
-    """The instant a node-shape node id carries (``b-20240302t080000z``), or None."""
-    match = NODE_ID.match(node_id)
-    return _parse_stamp(match[1]) if match else None
-
-
-def _parse_stamp(stamp: str) -> datetime:
-    layout = "%Y%m%dt%H%M%S%fz" if len(stamp) > 16 else "%Y%m%dt%H%M%Sz"
-    return datetime.strptime(stamp, layout).replace(tzinfo=timezone.utc)
 
 
 def phase_name(phase: int) -> str:
@@ -131,7 +118,20 @@ class BackfillReader:
         key = (execution_id.project, execution_id.domain, execution_id.name)
         if key not in self._instants:
             template = backfill_template(self.remote, self.execution(execution_id))
-            self._instants[key] = instants_of_backfill(template, self.kickoff_input)
+            if is_tree(template):
+                self._instants[key] = TreeReader(self.remote).instants(template)
+            else:
+                self._instants[key] = instants_of_backfill(template, self.kickoff_input)
+        return self._instants[key]
+
+    def piece_instants(self, piece_id: WorkflowExecutionIdentifier) -> List[datetime]:
+        """The instants a leaf piece execution was handed (its ``instants`` input; one call per piece)."""
+        key = (piece_id.project, piece_id.domain, piece_id.name)
+        if key not in self._instants:
+            data = with_backoff("reading a piece's instants", lambda: self.remote.client.get_execution_data(piece_id))
+            literal = (data.full_inputs.literals or {}).get("instants") if data.full_inputs else None
+            items = literal.collection.literals if literal is not None and literal.collection else []
+            self._instants[key] = [as_utc(item.scalar.primitive.datetime) for item in items]
         return self._instants[key]
 
     def kickoff_of(self, run: Execution) -> Optional[datetime]:
@@ -169,6 +169,11 @@ def _attribute(run: Execution, reader: BackfillReader) -> Optional[Tuple[datetim
     instant = instant_of_node_id(parent.node_id)
     if instant is not None:
         return instant, source
+    piece_run = PIECE_RUN_ID.match(parent.node_id)
+    if piece_run and reader.is_backfill(parent.execution_id):
+        instants = reader.piece_instants(parent.execution_id)
+        index = int(piece_run[1])
+        return (instants[index], source) if index < len(instants) else None
     element = SUBNODE_ID.search(parent.node_id)
     if element:
         instants = reader.instants(parent.execution_id)

@@ -21,7 +21,7 @@ from flytekit.clients.raw import RawSynchronousFlyteClient
 from flytekit.models.core.identifier import Identifier
 from flytekit.remote import FlyteRemote
 
-from .history import instant_of_node_id
+from .node_ids import instant_of_node_id
 from .piece_workflows import INSTANTS
 from .pieces import index_id
 from .retries import with_backoff
@@ -64,6 +64,18 @@ class TreeReader:
                 found.append(_run(instant, execution, ended))
             elif _PIECE_NODE.match(node.id):
                 found += self._piece(execution, self._slices_of(node), ended)
+        return found
+
+    def instants(self, template: workflow_pb2.WorkflowTemplate) -> List[datetime]:
+        """Every instant a node- or pieces-shape backfill workflow runs, in run order."""
+        found: List[datetime] = []
+        for node in template.nodes:
+            instant = instant_of_node_id(node.id)
+            if instant is not None:
+                found.append(instant)
+            elif _PIECE_NODE.match(node.id):
+                slices = self._slices_of(node)
+                found += _flat(slices) if slices and isinstance(slices[0], list) else slices
         return found
 
     def _piece(self, execution: Optional[Any], slices: Sequence, ended: bool) -> List[tuple]:
