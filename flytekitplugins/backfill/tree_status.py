@@ -137,7 +137,7 @@ class TreeReader:
 def _child_of(execution: Optional[Any]) -> Optional[identifier_pb2.WorkflowExecutionIdentifier]:
     if execution is None or not execution.closure.HasField("workflow_node_metadata"):
         return None
-    child = execution.closure.workflow_node_metadata.execution_id
+    child = execution.closure.workflow_node_metadata.executionId  # the proto field is camelCase
     return child if child.name else None
 
 

@@ -12,7 +12,12 @@ can tell the difference:
   primary template gets ``start-node`` / ``end-node`` and connections, and more than
   ``max_workflow_nodes`` user nodes (compiled nodes minus the 2 system nodes) is refused.
 * CreateLaunchPlan needs its workflow, derives the expected inputs and checks the schedule.
-* CreateExecution checks the name, the launch plan and the inputs, merges fixed/default inputs.
+* CreateExecution checks the name, the launch plan and the inputs, merges fixed/default inputs,
+  resolves max_parallelism (spec, else launch plan, else 25) and a child's nesting like FlyteAdmin.
+* Executions run only when a test asks: ``state.run_round()`` / ``run_until_idle()`` /
+  ``start_propeller()`` run them like flytepropeller (executor.py), which reports phases through
+  CreateWorkflowEvent / CreateNodeEvent; ListNodeExecutions / GetNodeExecution show the node rows.
+  Without that, phases move only by ``set_execution_phase`` and TerminateExecution aborts at once.
 
 Use the ``admin_server`` fixture (tests/conftest.py) or
 ``start_admin_server()`` / ``running_admin_server()`` directly::
@@ -46,20 +51,23 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Optional
 
 import grpc
 from flyteidl.admin import common_pb2, execution_pb2, launch_plan_pb2, project_pb2, task_pb2, version_pb2, workflow_pb2
+from flyteidl.admin import event_pb2 as admin_event_pb2, matchable_resource_pb2, node_execution_pb2
 from flyteidl.core import compiler_pb2, execution_pb2 as core_execution_pb2, identifier_pb2, interface_pb2
-from flyteidl.core import literals_pb2, types_pb2, workflow_pb2 as core_workflow_pb2
+from flyteidl.core import literals_pb2, security_pb2, types_pb2, workflow_pb2 as core_workflow_pb2
+from flyteidl.event import event_pb2
 from flyteidl.service import admin_pb2_grpc
 from flytekit.configuration import Config
 from flytekit.remote import FlyteRemote
 from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from . import compiler
+
 DEFAULT_PROJECT = "flytesnacks"
 DEFAULT_DOMAIN = "development"
 DEFAULT_MAX_WORKFLOW_NODES = 100  # FlyteAdmin's registration.maxWorkflowNodes default
 START_NODE = "start-node"
 END_NODE = "end-node"
-SYSTEM_NODES = 2  # start-node and end-node, added by the compiler
 
 Code = grpc.StatusCode
 ResourceType = identifier_pb2.ResourceType
@@ -73,6 +81,14 @@ ExecutionKey = tuple[str, str, str]  # (project, domain, name)
 _EXECUTION_NAME = re.compile(r"^[a-z][a-z\-0-9]*$")
 _MAX_EXECUTION_NAME = 63
 _TERMINAL_PHASES = {Phase.SUCCEEDED, Phase.FAILED, Phase.ABORTED, Phase.TIMED_OUT}
+NodePhase = core_execution_pb2.NodeExecution.Phase
+# flyteadmin/pkg/common/executions.go terminalNodeExecutionPhases
+_TERMINAL_NODE_PHASES = {
+    NodePhase.SUCCEEDED, NodePhase.FAILED, NodePhase.TIMED_OUT, NodePhase.ABORTED, NodePhase.SKIPPED,
+    NodePhase.RECOVERED,
+}
+UNFINISHED_PHASES = (Phase.UNDEFINED, Phase.QUEUED, Phase.RUNNING, Phase.SUCCEEDING, Phase.FAILING, Phase.ABORTING)
+DEFAULT_MAX_PARALLELISM = 25  # flyteadmin/pkg/runtime/application_config_provider.go flyteAdminConfig.MaxParallelism
 
 
 class AdminError(Exception):
@@ -264,6 +280,12 @@ class ExecutionRecord:
     updated_at: Optional[dt.datetime] = None
     outputs: Optional[literals_pb2.LiteralMap] = None
     abort_cause: str = ""
+    # What FlyteAdmin adds (execution_manager.go launchExecution); records seeded by tests may leave them unset.
+    stored_spec: Optional[execution_pb2.ExecutionSpec] = None  # the spec as FlyteAdmin stores and returns it
+    execution_config: Optional[matchable_resource_pb2.WorkflowExecutionConfig] = None  # getExecutionConfig
+    started_at: Optional[dt.datetime] = None  # set by the RUNNING event (UpdateExecutionModelState)
+    error: Optional[core_execution_pb2.ExecutionError] = None  # set by FAILING / FAILED events
+    abort_principal: str = ""
 
     @property
     def key(self) -> ExecutionKey:
@@ -288,7 +310,19 @@ class ExecutionRecord:
 
     @property
     def max_parallelism(self) -> int:
+        """As requested (0: not set). FlyteAdmin's resolved value is :attr:`effective_max_parallelism`."""
         return self.request.spec.max_parallelism
+
+    @property
+    def effective_max_parallelism(self) -> int:
+        """The spec's, else the launch plan's, else FlyteAdmin's 25 (execution_manager.go getExecutionConfig)."""
+        if self.execution_config is not None:
+            return self.execution_config.max_parallelism
+        return self.request.spec.max_parallelism or DEFAULT_MAX_PARALLELISM
+
+    @property
+    def nesting(self) -> int:
+        return (self.stored_spec or self.request.spec).metadata.nesting
 
     @property
     def launch_plan_id(self) -> identifier_pb2.Identifier:
@@ -298,14 +332,70 @@ class ExecutionRecord:
         closure = execution_pb2.ExecutionClosure(
             phase=self.phase,
             created_at=_timestamp(self.created_at),
-            started_at=_timestamp(self.created_at),
+            started_at=_timestamp(self.started_at or self.created_at),
             updated_at=_timestamp(self.updated_at or self.created_at),
         )
         if self.workflow_id is not None:
             closure.workflow_id.CopyFrom(self.workflow_id)
+        if self.started_at is not None and self.phase in _TERMINAL_PHASES and self.updated_at is not None:
+            closure.duration.FromTimedelta(self.updated_at - self.started_at)
         if self.abort_cause:
             closure.abort_metadata.cause = self.abort_cause
-        return execution_pb2.Execution(id=self.id, spec=self.request.spec, closure=closure)
+            closure.abort_metadata.principal = self.abort_principal
+        elif self.error is not None:
+            closure.error.CopyFrom(self.error)
+        spec = self.stored_spec if self.stored_spec is not None else self.request.spec
+        return execution_pb2.Execution(id=self.id, spec=spec, closure=closure)
+
+
+@dataclass
+class NodeExecutionRecord:
+    """A node execution row, written only by node events (flyteadmin/pkg/repositories/transformers/node_execution.go
+    CreateNodeExecutionModel / UpdateNodeExecutionModel): propeller sends events only for nodes it touched."""
+
+    id: identifier_pb2.NodeExecutionIdentifier
+    phase: int
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    seq: int
+    metadata: node_execution_pb2.NodeExecutionMetaData
+    parent_node_id: Optional[str] = None  # unique id of the parent node execution (sub-workflow), None at level 0
+    started_at: Optional[dt.datetime] = None
+    duration: Optional[dt.timedelta] = None
+    error: Optional[core_execution_pb2.ExecutionError] = None
+    child_execution: Optional[identifier_pb2.WorkflowExecutionIdentifier] = None  # workflow_node_metadata
+    inputs: Optional[literals_pb2.LiteralMap] = None
+    outputs: Optional[literals_pb2.LiteralMap] = None
+    phases: list = field(default_factory=list)  # every phase recorded, in order
+
+    @property
+    def node_id(self) -> str:
+        return self.id.node_id
+
+    @property
+    def spec_node_id(self) -> str:
+        return self.metadata.spec_node_id
+
+    def to_proto(self) -> node_execution_pb2.NodeExecution:
+        closure = node_execution_pb2.NodeExecutionClosure(
+            phase=self.phase, created_at=_timestamp(self.created_at), updated_at=_timestamp(self.updated_at)
+        )
+        if self.started_at is not None:
+            closure.started_at.CopyFrom(_timestamp(self.started_at))
+        if self.duration is not None:
+            closure.duration.FromTimedelta(self.duration)
+        if self.error is not None:
+            closure.error.CopyFrom(self.error)
+        if self.child_execution is not None:
+            closure.workflow_node_metadata.executionId.CopyFrom(self.child_execution)  # sic: the IDL's field name
+        return node_execution_pb2.NodeExecution(id=self.id, closure=closure, metadata=self.metadata)
+
+
+class AlreadyInTerminalState(AdminError):
+    """FlyteAdmin's AlreadyInTerminalStateError (FAILED_PRECONDITION with an EventFailureReason)."""
+
+    def __init__(self, message: str):
+        super().__init__(Code.FAILED_PRECONDITION, message)
 
 
 @dataclass
@@ -334,6 +424,7 @@ class AdminState:
     ):
         self.lock = threading.RLock()
         self.max_workflow_nodes = max_workflow_nodes  # 0 means no limit, like FlyteAdmin
+        self.workflow_size_limit: Optional[int] = None  # registration.workflowSizeLimit in bytes; None: unset
         self.strict_launch_plan_conflicts = strict_launch_plan_conflicts
         self.tasks: dict[EntityKey, EntityRecord] = {}
         self.workflows: dict[EntityKey, EntityRecord] = {}
@@ -345,6 +436,15 @@ class AdminState:
         self._faults: dict[str, list[Fault]] = defaultdict(list)
         self._seq = 0
         self._last_time = dt.datetime.fromtimestamp(0, dt.timezone.utc)
+        # Running executions like flytepropeller (executor.py) is opt-in: nothing runs until a test calls
+        # run_round / run_until_idle or start_propeller; until then phases move only by set_execution_phase.
+        self.node_executions: dict[ExecutionKey, dict[str, NodeExecutionRecord]] = {}
+        self.phase_history: list[tuple[ExecutionKey, int]] = []  # every execution phase change, in order
+        self.propeller_calls: list[tuple[str, Message]] = []  # AdminService calls the engine made (not in calls)
+        self.task_outcome: Optional[Callable[..., Any]] = None  # (execution, node, inputs) -> executor.Outcome
+        self.round_seconds: float = 60.0  # simulated time per round
+        self.propeller: Any = None  # executor.Propeller, made by the first round
+        self._ticker: Optional[tuple[threading.Thread, threading.Event]] = None
 
     # -- fault injection ---------------------------------------------------------------------------
 
@@ -488,10 +588,175 @@ class AdminState:
         """Move an execution to ``phase`` (e.g. Phase.SUCCEEDED), as if propeller had run it."""
         with self.lock:
             record = self.executions[(project, domain, name)]
-            record.phase = phase
+            self._set_phase(record, phase)
             record.updated_at = self._now()
             if outputs is not None:
                 record.outputs = outputs
+
+    def _set_phase(self, record: ExecutionRecord, phase: int) -> None:
+        """Every phase change goes through here, so :attr:`phase_history` sees it."""
+        if record.phase != phase:
+            self.phase_history.append((record.key, phase))
+        record.phase = phase
+
+    # -- running executions: the propeller-like engine (executor.py) -------------------------------
+
+    def _propeller(self) -> Any:
+        with self.lock:
+            if self.propeller is None:
+                from .executor import Propeller
+
+                self.propeller = Propeller(self)
+            return self.propeller
+
+    def run_round(self) -> None:
+        """One flytepropeller round for every non-terminal execution, in creation order (see executor.py)."""
+        self._propeller().run_round()
+
+    def run_until_idle(self, max_rounds: int = 10_000) -> int:
+        """Rounds until every execution the engine runs is terminal; returns the rounds used.
+        Raises RuntimeError if ``max_rounds`` pass first."""
+        return self._propeller().run_until_idle(max_rounds)
+
+    @property
+    def rounds(self) -> int:
+        """Rounds run so far (0 before the first)."""
+        return 0 if self.propeller is None else self.propeller.round
+
+    def start_propeller(self, interval: float = 0.005) -> None:
+        """Run a round every ``interval`` seconds in a background thread until :meth:`stop_propeller`
+        (the server's ``stop`` calls it). A round that raises stops the ticker; see :attr:`internal_errors`."""
+        with self.lock:
+            if self._ticker is not None:
+                return
+            self._propeller()
+            stop = threading.Event()
+
+            def tick() -> None:
+                while not stop.wait(interval):
+                    try:
+                        self.run_round()
+                    except Exception:  # noqa: BLE001
+                        self.internal_errors.append(traceback.format_exc())
+                        return
+
+            thread = threading.Thread(target=tick, name="fake-propeller", daemon=True)
+            self._ticker = (thread, stop)
+            thread.start()
+
+    def stop_propeller(self) -> None:
+        ticker, self._ticker = self._ticker, None
+        if ticker is not None:
+            ticker[1].set()
+            ticker[0].join(timeout=10)
+
+    def _phase_timeline(
+        self, launch_plan: Optional[str], project: str, domain: str
+    ) -> Iterator[tuple[ExecutionKey, int]]:
+        with self.lock:
+            history = list(self.phase_history)
+            records = dict(self.executions)
+        for key, phase in history:
+            record = records.get(key)
+            if record is None or key[:2] != (project, domain):
+                continue
+            if launch_plan is None or record.launch_plan_id.name == launch_plan:
+                yield key, phase
+
+    def max_concurrent(
+        self,
+        launch_plan: Optional[str] = None,
+        phases: Iterable[int] = (Phase.RUNNING,),
+        project: str = DEFAULT_PROJECT,
+        domain: str = DEFAULT_DOMAIN,
+    ) -> int:
+        """The most executions of ``launch_plan`` (any version; None: all) that were in one of ``phases`` at the
+        same time, over the whole phase history. ``UNFINISHED_PHASES`` counts every created, unfinished one."""
+        wanted, current, best = set(phases), set(), 0
+        for key, phase in self._phase_timeline(launch_plan, project, domain):
+            if phase in wanted:
+                current.add(key)
+            else:
+                current.discard(key)
+            best = max(best, len(current))
+        return best
+
+    def max_running(self, launch_plan: Optional[str] = None, **kwargs: Any) -> int:
+        """The most executions of ``launch_plan`` RUNNING at the same time (see :meth:`max_concurrent`)."""
+        return self.max_concurrent(launch_plan, (Phase.RUNNING,), **kwargs)
+
+    def start_order(
+        self, launch_plan: Optional[str] = None, project: str = DEFAULT_PROJECT, domain: str = DEFAULT_DOMAIN
+    ) -> list[str]:
+        """Names of the executions of ``launch_plan`` in the order they first went RUNNING."""
+        order: list[str] = []
+        for key, phase in self._phase_timeline(launch_plan, project, domain):
+            if phase == Phase.RUNNING and key[2] not in order:
+                order.append(key[2])
+        return order
+
+    def phases_of(self, name: str, project: str = DEFAULT_PROJECT, domain: str = DEFAULT_DOMAIN) -> list[int]:
+        """Every phase an execution went through, in order."""
+        with self.lock:
+            return [phase for key, phase in self.phase_history if key == (project, domain, name)]
+
+    def node_executions_of(
+        self, name: str, project: str = DEFAULT_PROJECT, domain: str = DEFAULT_DOMAIN, top_level: bool = True
+    ) -> list[NodeExecutionRecord]:
+        """The node execution rows of an execution, in creation order (``top_level``: like ListNodeExecutions
+        without a parent, i.e. not the nodes inside sub-workflows)."""
+        with self.lock:
+            rows = sorted(self.node_executions.get((project, domain, name), {}).values(), key=lambda r: r.seq)
+        return [r for r in rows if not top_level or r.parent_node_id is None]
+
+    def node_execution(
+        self, name: str, node_id: str, project: str = DEFAULT_PROJECT, domain: str = DEFAULT_DOMAIN
+    ) -> NodeExecutionRecord:
+        """One node execution row by its (unique) node id. KeyError if propeller never reported that node."""
+        with self.lock:
+            return self.node_executions[(project, domain, name)][node_id]
+
+    def record_node_execution(
+        self,
+        name: str,
+        node_id: str,
+        phase: int,
+        child: Optional[str] = None,
+        project: str = DEFAULT_PROJECT,
+        domain: str = DEFAULT_DOMAIN,
+        error: Optional[core_execution_pb2.ExecutionError] = None,
+    ) -> NodeExecutionRecord:
+        """Seed or move the node execution row of a level-0 node the way propeller's node events leave it
+        (``child``: the execution the node launched, ``workflow_node_metadata``), for tests that seed runs by hand.
+        Executions run by the engine get their rows from it."""
+        with self.lock:
+            execution = self.executions[(project, domain, name)]
+            rows = self.node_executions.setdefault(execution.key, {})
+            now = self._now()
+            row = rows.get(node_id)
+            if row is None:
+                ident = identifier_pb2.NodeExecutionIdentifier(execution_id=execution.id, node_id=node_id)
+                metadata = node_execution_pb2.NodeExecutionMetaData(spec_node_id=node_id)
+                row = NodeExecutionRecord(id=ident, phase=phase, created_at=now, updated_at=now, seq=self._next_seq(),
+                                          metadata=metadata)  # fmt: skip
+                rows[node_id] = row
+            row.phase, row.updated_at = phase, now
+            row.phases.append(phase)
+            if phase == NodePhase.RUNNING and row.started_at is None:
+                row.started_at = now
+            if phase in _TERMINAL_NODE_PHASES and row.started_at is not None:
+                row.duration = now - row.started_at
+            if child is not None and row.child_execution is None:
+                ident = identifier_pb2.WorkflowExecutionIdentifier(project=project, domain=domain, name=child)
+                row.child_execution = ident
+            if error is not None:
+                row.error = _copy(error)
+            return row
+
+    def _advance_clock(self, moment: dt.datetime) -> None:
+        """The engine's simulated clock: later stamps from :meth:`_now` are at least ``moment``."""
+        if moment - dt.timedelta(microseconds=1) > self._last_time:
+            self._last_time = moment - dt.timedelta(microseconds=1)
 
     # -- internals ---------------------------------------------------------------------------------
 
@@ -506,143 +771,6 @@ class AdminState:
     def _next_seq(self) -> int:
         self._seq += 1
         return self._seq
-
-
-# ---------------------------------------------------------------------------------------------------
-# Workflow compilation (enough of flytepropeller's compiler for FlyteRemote)
-# ---------------------------------------------------------------------------------------------------
-
-
-def _child_nodes(node: core_workflow_pb2.Node) -> list[core_workflow_pb2.Node]:
-    children = []
-    if node.HasField("branch_node"):
-        if_else = node.branch_node.if_else
-        if if_else.HasField("case"):
-            children.append(if_else.case.then_node)
-        children.extend(block.then_node for block in if_else.other)
-        if if_else.HasField("else_node"):
-            children.append(if_else.else_node)
-    if node.HasField("array_node"):
-        children.append(node.array_node.node)
-    return children
-
-
-def _all_nodes(template: core_workflow_pb2.WorkflowTemplate) -> Iterator[core_workflow_pb2.Node]:
-    """Every node of a template, nested branch / array nodes and the failure node included."""
-    stack = list(template.nodes)
-    if template.HasField("failure_node"):
-        stack.append(template.failure_node)
-    while stack:
-        node = stack.pop()
-        yield node
-        stack.extend(_child_nodes(node))
-
-
-@dataclass
-class _Requirements:
-    tasks: dict[EntityKey, identifier_pb2.Identifier] = field(default_factory=dict)
-    launch_plans: dict[EntityKey, identifier_pb2.Identifier] = field(default_factory=dict)
-    missing_sub_workflows: list[identifier_pb2.Identifier] = field(default_factory=list)
-
-
-def _requirements(spec: workflow_pb2.WorkflowSpec) -> _Requirements:
-    """Tasks and launch plans referenced by the primary template and the sub-workflows it uses."""
-    subs = {entity_key(s.id): s for s in spec.sub_workflows}
-    found = _Requirements()
-    queue, seen = [spec.template], set()
-    while queue:
-        for node in _all_nodes(queue.pop()):
-            if node.HasField("task_node"):
-                ref = node.task_node.reference_id
-                found.tasks.setdefault(entity_key(ref), ref)
-            elif node.HasField("workflow_node"):
-                if node.workflow_node.HasField("launchplan_ref"):
-                    ref = node.workflow_node.launchplan_ref
-                    found.launch_plans.setdefault(entity_key(ref), ref)
-                else:
-                    ref = node.workflow_node.sub_workflow_ref
-                    key = entity_key(ref)
-                    if key not in subs:
-                        found.missing_sub_workflows.append(ref)
-                    elif key not in seen:
-                        seen.add(key)
-                        queue.append(subs[key])
-    return found
-
-
-def _promise_sources(binding: literals_pb2.BindingData) -> Iterator[str]:
-    kind = binding.WhichOneof("value")
-    if kind == "promise":
-        yield binding.promise.node_id
-    elif kind == "collection":
-        for item in binding.collection.bindings:
-            yield from _promise_sources(item)
-    elif kind == "map":
-        for item in binding.map.bindings.values():
-            yield from _promise_sources(item)
-
-
-def _point_globals_at_start(binding: literals_pb2.BindingData) -> None:
-    """The compiler rewrites promises on workflow inputs (node id "") to ``start-node``."""
-    kind = binding.WhichOneof("value")
-    if kind == "promise" and not binding.promise.node_id:
-        binding.promise.node_id = START_NODE
-    elif kind == "collection":
-        for item in binding.collection.bindings:
-            _point_globals_at_start(item)
-    elif kind == "map":
-        for item in binding.map.bindings.values():
-            _point_globals_at_start(item)
-
-
-def _node_sources(node: core_workflow_pb2.Node) -> set[str]:
-    """Node ids a node depends on: explicit upstream ids and promises of it and its nested nodes."""
-    sources = set(node.upstream_node_ids)
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        for binding in current.inputs:
-            sources.update(_promise_sources(binding.binding))
-        stack.extend(_child_nodes(current))
-    return sources
-
-
-def compile_template(template: core_workflow_pb2.WorkflowTemplate) -> compiler_pb2.CompiledWorkflow:
-    """Add start/end nodes and compute the upstream/downstream connections like the compiler."""
-    compiled = _copy(template)
-    del compiled.nodes[:]
-    end_node = core_workflow_pb2.Node(id=END_NODE, inputs=template.outputs)
-    compiled.nodes.extend([core_workflow_pb2.Node(id=START_NODE), end_node, *template.nodes])
-    for node in compiled.nodes:
-        for binding in node.inputs:
-            _point_globals_at_start(binding.binding)
-    for binding in compiled.outputs:
-        _point_globals_at_start(binding.binding)
-
-    upstream: dict[str, set[str]] = defaultdict(set)
-    downstream: dict[str, set[str]] = defaultdict(set)
-
-    def edge(source: str, target: str) -> None:
-        source = source or START_NODE
-        upstream[target].add(source)
-        downstream[source].add(target)
-
-    known = {node.id for node in compiled.nodes} | {""}
-    for node in compiled.nodes[1:]:
-        for source in _node_sources(node) & known:  # nested nodes may refer to each other
-            edge(source, node.id)
-    for node in compiled.nodes[2:]:
-        if node.id not in upstream:
-            edge(START_NODE, node.id)
-        if node.id not in downstream:
-            edge(node.id, END_NODE)
-
-    connections = compiler_pb2.ConnectionSet()
-    for target, sources in upstream.items():
-        connections.upstream[target].ids.extend(sorted(sources))
-    for source, targets in downstream.items():
-        connections.downstream[source].ids.extend(sorted(targets))
-    return compiler_pb2.CompiledWorkflow(template=compiled, connections=connections)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -804,69 +932,60 @@ class FakeAdminService(admin_pb2_grpc.AdminServiceServicer):
     # -- workflows ---------------------------------------------------------------------------------
 
     def _compile_closure(self, request: workflow_pb2.WorkflowCreateRequest) -> compiler_pb2.CompiledWorkflowClosure:
-        """Compile like FlyteAdmin; a missing reference fails the compilation (INVALID_ARGUMENT)."""
-        spec = request.spec
-        needs = _requirements(spec)
-        problems = [f"missing sub-workflow {go_text(ref)}" for ref in needs.missing_sub_workflows]
-        tasks, launch_plans = [], []
-        for key, ref in needs.tasks.items():
-            if key in self.state.tasks:
-                tasks.append(self.state.tasks[key].closure.compiled_task)
-            else:
+        """FlyteAdmin's getCompiledWorkflow (flyteadmin/pkg/manager/impl/workflow_manager.go): every referenced task
+        and launch plan must exist, then flytepropeller's compiler (compiler.py) checks and compiles the workflow."""
+        task_ids, launch_plan_ids = compiler.get_requirements(request.spec)
+        problems, tasks, launch_plans = [], [], []
+        for ref in task_ids:
+            record = self.state.tasks.get(entity_key(ref))
+            if record is None:
                 problems.append(f"missing entity of type TASK with identifier {go_text(ref)}")
-        for key, ref in needs.launch_plans.items():
-            record = self.state.launch_plans.get(key)
+            else:
+                tasks.append(record.closure.compiled_task.template)
+        for ref in launch_plan_ids:
+            record = self.state.launch_plans.get(entity_key(ref))
             if record is None:
                 problems.append(f"missing entity of type LAUNCH_PLAN with identifier {go_text(ref)}")
-                continue
-            variables = {name: p.var for name, p in record.closure.expected_inputs.parameters.items()}
-            interface = interface_pb2.TypedInterface(
-                inputs=interface_pb2.VariableMap(variables=variables), outputs=record.closure.expected_outputs
-            )
-            launch_plans.append(
-                compiler_pb2.CompiledLaunchPlan(
-                    template=core_workflow_pb2.LaunchPlanTemplate(
-                        id=ref, interface=interface, fixed_inputs=record.spec.fixed_inputs
-                    )
-                )
-            )
+            else:
+                launch_plans.append(compiler.LaunchPlanInterface.from_launch_plan(self._launch_plan_proto(record)))
         if problems:
             raise AdminError(
                 Code.INVALID_ARGUMENT,
                 f"failed to compile workflow for [{go_text(request.id)}] with err: {', '.join(problems)}",
             )
-        primary_template = _copy(spec.template)
-        primary_template.id.CopyFrom(request.id)
-        return compiler_pb2.CompiledWorkflowClosure(
-            primary=compile_template(primary_template),
-            sub_workflows=[compile_template(s) for s in spec.sub_workflows],
-            tasks=tasks,
-            launch_plans=launch_plans,
-        )
+        try:
+            return compiler.compile_workflow(request.spec, request.id, tasks, launch_plans)
+        except compiler.CompileError as err:
+            raise AdminError(Code.INVALID_ARGUMENT, str(err)) from err
+
+    def _check_compiled(self, request: workflow_pb2.WorkflowCreateRequest, closure: workflow_pb2.WorkflowClosure) -> None:
+        """FlyteAdmin's ValidateCompiledWorkflow (flyteadmin/pkg/manager/impl/validation/workflow_validator.go): the
+        closure's size under ``registration.workflowSizeLimit`` (when set) and its user nodes under
+        ``registration.maxWorkflowNodes``."""
+        limit = self.state.workflow_size_limit
+        if limit and closure.ByteSize() > limit:
+            raise AdminError(Code.INVALID_ARGUMENT, f"Workflow closure size exceeds max limit [{limit}]")
+        try:
+            compiler.check_node_limit(closure.compiled_workflow, request.id, self.state.max_workflow_nodes)
+        except compiler.NodeLimitError as err:
+            raise AdminError(Code.INVALID_ARGUMENT, str(err)) from err
 
     @_rpc
     def CreateWorkflow(self, request: workflow_pb2.WorkflowCreateRequest) -> workflow_pb2.WorkflowCreateResponse:
         self._check_identifier(request.id, ResourceType.WORKFLOW)
         if not request.spec.HasField("template"):
             raise AdminError(Code.INVALID_ARGUMENT, "missing spec")
-        compiled = self._compile_closure(request)
-        user_nodes = len(compiled.primary.template.nodes) - SYSTEM_NODES
-        limit = self.state.max_workflow_nodes
-        if limit and user_nodes > limit:
-            raise AdminError(
-                Code.INVALID_ARGUMENT,
-                f"number of nodes in workflow [{go_text(request.id)}] exceeds limit ({user_nodes} > {limit})",
-            )
+        closure = workflow_pb2.WorkflowClosure(compiled_workflow=self._compile_closure(request))
+        self._check_compiled(request, closure)
         existing = self.state.workflows.get(entity_key(request.id))
         if existing is not None:
-            if _same(existing.closure.compiled_workflow, compiled):
+            if _same(existing.closure.compiled_workflow, closure.compiled_workflow):
                 raise AdminError(Code.ALREADY_EXISTS, "workflow with identical structure already exists")
             raise AdminError(
                 Code.INVALID_ARGUMENT,
                 f"{request.id.name} workflow with different structure already exists."
                 " (Please register a new version of the workflow)",
             )
-        closure = workflow_pb2.WorkflowClosure(compiled_workflow=compiled)
         self._store(self.state.workflows, request.id, _copy(request.spec), closure, request)
         return workflow_pb2.WorkflowCreateResponse()
 
@@ -1080,14 +1199,58 @@ class FakeAdminService(admin_pb2_grpc.AdminServiceServicer):
             merged.literals[name].CopyFrom(value)
         return merged
 
-    @_rpc
-    def CreateExecution(self, request: execution_pb2.ExecutionCreateRequest) -> execution_pb2.ExecutionCreateResponse:
+    @staticmethod
+    def _merge_exec_config(
+        config: matchable_resource_pb2.WorkflowExecutionConfig, spec: Message
+    ) -> matchable_resource_pb2.WorkflowExecutionConfig:
+        """flyteadmin/pkg/manager/impl/util/shared.go MergeIntoExecConfig: ``config`` (higher priority) takes what
+        it lacks from ``spec`` (an ExecutionSpec, a LaunchPlanSpec or the application config)."""
+        if config.max_parallelism == 0 and spec.max_parallelism > 0:
+            config.max_parallelism = spec.max_parallelism
+        if not config.HasField("security_context") and spec.HasField("security_context"):
+            run_as = spec.security_context.run_as
+            if run_as.k8s_service_account or run_as.iam_role or run_as.execution_identity:
+                config.security_context.CopyFrom(spec.security_context)
+        prefix = spec.raw_output_data_config.output_location_prefix
+        if not config.raw_output_data_config.output_location_prefix and prefix:
+            config.raw_output_data_config.CopyFrom(spec.raw_output_data_config)
+        if not config.labels.values and spec.labels.values:
+            config.labels.CopyFrom(spec.labels)
+        if not config.annotations.values and spec.annotations.values:
+            config.annotations.CopyFrom(spec.annotations)
+        if not config.HasField("interruptible") and spec.HasField("interruptible"):
+            config.interruptible.CopyFrom(spec.interruptible)
+        if not config.overwrite_cache and spec.overwrite_cache:
+            config.overwrite_cache = True
+        if not config.envs.values and spec.envs.values:
+            config.envs.CopyFrom(spec.envs)
+        return config
+
+    def _execution_config(
+        self, request: execution_pb2.ExecutionCreateRequest, launch_plan: Optional[EntityRecord]
+    ) -> matchable_resource_pb2.WorkflowExecutionConfig:
+        """execution_manager.go getExecutionConfig: request spec over launch plan spec over (no matchable
+        attributes here) the application config, whose maxParallelism is 25; a missing security context is RunAs{}."""
+        config = matchable_resource_pb2.WorkflowExecutionConfig()
+        self._merge_exec_config(config, request.spec)
+        if launch_plan is not None:
+            self._merge_exec_config(config, launch_plan.spec)
+        application = matchable_resource_pb2.WorkflowExecutionConfig(max_parallelism=DEFAULT_MAX_PARALLELISM)
+        self._merge_exec_config(config, application)
+        if not config.HasField("security_context"):
+            config.security_context.CopyFrom(security_pb2.SecurityContext(run_as=security_pb2.Identity()))
+        if not config.security_context.HasField("run_as"):
+            config.security_context.run_as.SetInParent()
+        return config
+
+    def _create_execution(self, request: execution_pb2.ExecutionCreateRequest) -> ExecutionRecord:
+        """CreateExecution for clients and for the engine's launch-plan nodes (launchplan/admin.go Launch)."""
         if not request.project or not request.domain:
             raise AdminError(Code.INVALID_ARGUMENT, "missing project or domain")
         if request.name:
             self._check_execution_name(request.name)
         target = request.spec.launch_plan
-        workflow_id = None
+        workflow_id, launch_plan = None, None
         if target.resource_type == ResourceType.LAUNCH_PLAN:
             launch_plan = self._get(self.state.launch_plans, target, "LAUNCH_PLAN")
             computed = self._computed_inputs(request.inputs, launch_plan)
@@ -1108,6 +1271,20 @@ class FakeAdminService(admin_pb2_grpc.AdminServiceServicer):
                 Code.ALREADY_EXISTS,
                 'value with matching already exists (duplicate key value violates unique constraint "executions_pkey")',
             )
+        spec = _copy(request.spec)
+        if spec.metadata.HasField("parent_node_execution"):  # execution_manager.go getInheritedExecMetadata
+            parent = spec.metadata.parent_node_execution
+            parent_key = (parent.execution_id.project, parent.execution_id.domain, parent.execution_id.name)
+            if parent.node_id not in self.state.node_executions.get(parent_key, {}):
+                raise AdminError(
+                    Code.NOT_FOUND, f"missing entity of type node execution with identifier {go_text(parent)}"
+                )
+            source = self._execution(parent.execution_id)
+            spec.metadata.nesting = source.nesting + 1
+        config = self._execution_config(request, launch_plan)
+        spec.max_parallelism = config.max_parallelism  # "Set the max parallelism based on the execution config"
+        spec.security_context.CopyFrom(config.security_context)  # transformers/execution.go CreateExecutionModel
+        spec.metadata.system_metadata.namespace = f"{request.project}-{request.domain}"
         record = ExecutionRecord(
             id=identifier_pb2.WorkflowExecutionIdentifier(project=request.project, domain=request.domain, name=name),
             request=_copy(request),
@@ -1115,9 +1292,16 @@ class FakeAdminService(admin_pb2_grpc.AdminServiceServicer):
             workflow_id=workflow_id,
             created_at=self.state._now(),
             seq=self.state._next_seq(),
+            stored_spec=spec,
+            execution_config=config,
         )
         self.state.executions[key] = record
-        return execution_pb2.ExecutionCreateResponse(id=record.id)
+        self.state.phase_history.append((key, record.phase))
+        return record
+
+    @_rpc
+    def CreateExecution(self, request: execution_pb2.ExecutionCreateRequest) -> execution_pb2.ExecutionCreateResponse:
+        return execution_pb2.ExecutionCreateResponse(id=self._create_execution(request).id)
 
     def _execution(self, ident: identifier_pb2.WorkflowExecutionIdentifier) -> ExecutionRecord:
         record = self.state.executions.get((ident.project, ident.domain, ident.name))
@@ -1173,13 +1357,197 @@ class FakeAdminService(admin_pb2_grpc.AdminServiceServicer):
     def TerminateExecution(
         self, request: execution_pb2.ExecutionTerminateRequest
     ) -> execution_pb2.ExecutionTerminateResponse:
+        return self._terminate_execution(request)
+
+    def _terminate_execution(
+        self, request: execution_pb2.ExecutionTerminateRequest
+    ) -> execution_pb2.ExecutionTerminateResponse:
         record = self._execution(request.id)
         if record.phase in _TERMINAL_PHASES:
-            raise AdminError(Code.FAILED_PRECONDITION, "Cannot abort an already terminated workflow execution")
-        record.phase = Phase.ABORTED
+            raise AlreadyInTerminalState("Cannot abort an already terminated workflow execution")
         record.abort_cause = request.cause
         record.updated_at = self.state._now()
+        propeller = self.state.propeller
+        if propeller is not None and propeller.runs(record):
+            # execution_manager.go TerminateExecution -> SetExecutionAborting: ABORTING, then the workflow is deleted
+            # and propeller finishes the abort (workflow/executor.go HandleAbortedWorkflow: ABORTED).
+            self.state._set_phase(record, Phase.ABORTING)
+        else:  # nothing runs it: aborted at once, as if propeller had already reported it
+            self.state._set_phase(record, Phase.ABORTED)
         return execution_pb2.ExecutionTerminateResponse()
+
+    # -- events (what propeller reports) and node executions ------------------------------------------
+
+    def _workflow_event(self, event: event_pb2.WorkflowExecutionEvent) -> None:
+        """execution_manager.go CreateWorkflowEvent + transformers/execution.go UpdateExecutionModelState."""
+        record = self._execution(event.execution_id)
+        current, phase = record.phase, event.phase
+        if phase != Phase.QUEUED and current == phase:
+            raise AdminError(
+                Code.ALREADY_EXISTS,
+                f"This phase {Phase.Name(current)} was already recorded for workflow execution {go_text(record.id)}",
+            )
+        if current in _TERMINAL_PHASES:
+            raise AlreadyInTerminalState(
+                f"Invalid phase change from {Phase.Name(current)} to {Phase.Name(phase)} for workflow execution"
+                f" {go_text(record.id)}"
+            )
+        backwards = current == Phase.RUNNING and phase == Phase.QUEUED
+        if backwards or current == Phase.ABORTING and phase not in _TERMINAL_PHASES:
+            raise AdminError(
+                Code.FAILED_PRECONDITION,
+                f"Invalid phase change from {Phase.Name(current)} to {Phase.Name(phase)} for workflow execution"
+                f" {go_text(record.id)}",
+            )
+        occurred_at = event.occurred_at.ToDatetime(dt.timezone.utc)
+        self.state._set_phase(record, phase)
+        record.updated_at = occurred_at
+        if phase == Phase.RUNNING:
+            record.started_at = occurred_at
+        if event.HasField("output_data"):
+            record.outputs = _copy(event.output_data)
+        elif event.HasField("error"):
+            record.error = _copy(event.error)
+
+    def _node_event(self, event: event_pb2.NodeExecutionEvent) -> None:
+        """node_execution_manager.go CreateNodeEvent: the first event of a node creates its row
+        (transformers/node_execution.go CreateNodeExecutionModel), later ones update it (UpdateNodeExecutionModel)."""
+        execution = self._execution(event.id.execution_id)
+        rows = self.state.node_executions.setdefault(execution.key, {})
+        occurred_at = event.occurred_at.ToDatetime(dt.timezone.utc)
+        reported_at = event.reported_at.ToDatetime(dt.timezone.utc) if event.reported_at.seconds else occurred_at
+        row = rows.get(event.id.node_id)
+        if row is None:
+            parent = None
+            if event.HasField("parent_node_metadata"):
+                parent = event.parent_node_metadata.node_id
+                if parent not in rows:
+                    raise AdminError(Code.NOT_FOUND, f"missing entity of type node execution with identifier {parent}")
+            metadata = node_execution_pb2.NodeExecutionMetaData(
+                retry_group=event.retry_group,
+                spec_node_id=event.spec_node_id,
+                is_parent_node=event.is_parent,
+                is_dynamic=event.is_dynamic,
+                is_array=event.is_array,
+            )
+            row = NodeExecutionRecord(
+                id=_copy(event.id),
+                phase=event.phase,
+                created_at=occurred_at,
+                updated_at=reported_at,
+                seq=self.state._next_seq(),
+                metadata=metadata,
+                parent_node_id=parent,
+            )
+            rows[row.node_id] = row
+        else:
+            if row.phase == event.phase:
+                raise AdminError(
+                    Code.ALREADY_EXISTS,
+                    f"This phase was already recorded {NodePhase.Name(row.phase)} for {go_text(event.id)}",
+                )
+            if row.phase in _TERMINAL_NODE_PHASES:
+                raise AlreadyInTerminalState(
+                    f"Invalid phase change from {NodePhase.Name(row.phase)} to {NodePhase.Name(event.phase)}"
+                    f" for node execution {go_text(event.id)}"
+                )
+            if event.HasField("workflow_node_metadata"):  # the launched execution must exist
+                self._execution(event.workflow_node_metadata.execution_id)
+                if row.child_execution is None:  # "update the closure if it wasn't set"
+                    row.child_execution = _copy(event.workflow_node_metadata.execution_id)
+            row.phase = event.phase
+            row.updated_at = reported_at
+            row.metadata.is_parent_node |= event.is_parent
+            row.metadata.is_dynamic |= event.is_dynamic
+            row.metadata.is_array |= event.is_array
+        row.phases.append(event.phase)
+        if row.inputs is None and event.HasField("input_data"):  # inputs are static once set
+            row.inputs = _copy(event.input_data)
+        if event.phase == NodePhase.RUNNING:  # addNodeRunningState
+            row.started_at = occurred_at
+        if event.phase in _TERMINAL_NODE_PHASES:  # addTerminalState
+            if row.started_at is not None:
+                row.duration = occurred_at - row.started_at
+            if event.HasField("output_data"):
+                row.outputs = _copy(event.output_data)
+            elif event.HasField("error"):
+                row.error = _copy(event.error)
+
+    @_rpc
+    def CreateWorkflowEvent(
+        self, request: admin_event_pb2.WorkflowExecutionEventRequest
+    ) -> admin_event_pb2.WorkflowExecutionEventResponse:
+        self._workflow_event(request.event)
+        return admin_event_pb2.WorkflowExecutionEventResponse()
+
+    @_rpc
+    def CreateNodeEvent(
+        self, request: admin_event_pb2.NodeExecutionEventRequest
+    ) -> admin_event_pb2.NodeExecutionEventResponse:
+        self._node_event(request.event)
+        return admin_event_pb2.NodeExecutionEventResponse()
+
+    def _node_execution(self, ident: identifier_pb2.NodeExecutionIdentifier) -> NodeExecutionRecord:
+        execution = ident.execution_id
+        row = self.state.node_executions.get((execution.project, execution.domain, execution.name), {}).get(
+            ident.node_id
+        )
+        if row is None:
+            raise AdminError(Code.NOT_FOUND, f"missing entity of type node execution with identifier {go_text(ident)}")
+        return row
+
+    @_rpc
+    def GetNodeExecution(self, request: node_execution_pb2.NodeExecutionGetRequest) -> node_execution_pb2.NodeExecution:
+        return self._node_execution(request.id).to_proto()
+
+    @_rpc
+    def GetNodeExecutionData(
+        self, request: node_execution_pb2.NodeExecutionGetDataRequest
+    ) -> node_execution_pb2.NodeExecutionGetDataResponse:
+        row = self._node_execution(request.id)
+        return node_execution_pb2.NodeExecutionGetDataResponse(
+            full_inputs=row.inputs or literals_pb2.LiteralMap(), full_outputs=row.outputs or literals_pb2.LiteralMap()
+        )
+
+    _NODE_EXECUTION_FIELDS: dict[str, Callable[[NodeExecutionRecord], Any]] = {
+        "node_id": lambda r: r.id.node_id,
+        "phase": lambda r: (NodePhase.Name(r.phase), r.phase),
+        "created_at": lambda r: r.created_at,
+        "node_execution_created_at": lambda r: r.created_at,
+        "updated_at": lambda r: r.updated_at,
+        "node_execution_updated_at": lambda r: r.updated_at,
+        "duration": lambda r: r.duration.total_seconds() if r.duration is not None else 0,
+        "error_kind": lambda r: core_execution_pb2.ExecutionError.ErrorKind.Name(r.error.kind) if r.error else "",
+        "error_code": lambda r: r.error.code if r.error else "",
+    }
+
+    @_rpc
+    def ListNodeExecutions(
+        self, request: node_execution_pb2.NodeExecutionListRequest
+    ) -> node_execution_pb2.NodeExecutionList:
+        """node_execution_manager.go ListNodeExecutions: the rows of one execution at level 0 (or the children of
+        ``unique_parent_id``); only nodes propeller sent events for have rows. Creation order unless ``sort_by``."""
+        ident = request.workflow_execution_id
+        for name in ("project", "domain", "name"):
+            if not getattr(ident, name):
+                raise AdminError(Code.INVALID_ARGUMENT, f"missing {name}")
+        rows = list(self.state.node_executions.get((ident.project, ident.domain, ident.name), {}).values())
+        if request.unique_parent_id:
+            parent = identifier_pb2.NodeExecutionIdentifier(execution_id=ident, node_id=request.unique_parent_id)
+            self._node_execution(parent)  # NOT_FOUND if there is no such node execution
+            rows = [r for r in rows if r.parent_node_id == request.unique_parent_id]
+        else:
+            rows = [r for r in rows if r.parent_node_id is None]
+        rows = _apply_filters(rows, request.filters, self._NODE_EXECUTION_FIELDS)
+        sort_keys = {
+            "created_at": lambda r: r.created_at,
+            "node_execution_created_at": lambda r: r.created_at,
+            "updated_at": lambda r: r.updated_at,
+            "node_execution_updated_at": lambda r: r.updated_at,
+            "node_id": lambda r: r.id.node_id,
+        }
+        page, token = _page(_sort(rows, request.sort_by, sort_keys), request, "ListNodeExecutions")
+        return node_execution_pb2.NodeExecutionList(node_executions=[r.to_proto() for r in page], token=token)
 
     # -- misc --------------------------------------------------------------------------------------
 
@@ -1254,7 +1622,8 @@ class AdminServerHandle:
         return {**os.environ, **overrides}
 
     def stop(self) -> None:
-        """Stop serving at once (grace=None) and clean up."""
+        """Stop serving at once (grace=None), stop the propeller ticker if any, and clean up."""
+        self.state.stop_propeller()
         self.server.stop(grace=None).wait()
         self._executor.shutdown(wait=False)
         shutil.rmtree(self._workdir, ignore_errors=True)
