@@ -506,6 +506,8 @@ class NodeStatus:
     workflow_error: Optional[ExecutionError] = None
     sub_nodes: dict = field(default_factory=dict)  # SubNodeStatus (nodes of a sub-workflow)
     dirty_round: int = -1
+    ready_upstreams: int = 0  # not in Go: how many leading upstream nodes can_execute found ended before
+    upstream_skipped: bool = False  # not in Go: whether one of those was skipped, failed or timed out
 
     def update_phase(
         self, phase: NodePhase, occurred_at: dt.datetime, reason: str, err: Optional[ExecutionError], round_: int
@@ -552,6 +554,13 @@ class WorkflowStatus:
     nodes: dict = field(default_factory=dict)
     outputs: Optional[literals_pb2.LiteralMap] = None
 
+    def snapshot(self) -> "WorkflowStatus":
+        """A copy to roll back to (TryMutateWorkflow drops a failed round's changes). Statuses are copied; their
+        protos, errors and task states are replaced on change, never changed in place, so they are shared."""
+        saved = copy.copy(self)
+        saved.nodes = _snapshot_nodes(self.nodes)
+        return saved
+
     def update_phase(self, phase: WorkflowPhase, message: str, err: Optional[ExecutionError], now: dt.datetime) -> None:
         """workflow_status.go UpdatePhase."""
         self.phase, self.message = phase, message
@@ -561,6 +570,23 @@ class WorkflowStatus:
             self.started_at = now
         if phase.is_terminated:
             self.stopped_at = now
+
+
+def _snapshot_nodes(nodes: dict) -> dict:
+    """Copies of the node statuses a round may change; an ended node's status never changes and is shared."""
+    copies = {}
+    for node_id, status in nodes.items():
+        if status.phase in _ENDED_NODE_PHASES and not status.sub_nodes:
+            copies[node_id] = status
+            continue
+        saved = copy.copy(status)
+        saved.sub_nodes = _snapshot_nodes(status.sub_nodes)
+        copies[node_id] = saved
+    return copies
+
+
+_ENDED_NODE_PHASES = frozenset({NodePhase.SUCCEEDED, NodePhase.FAILED, NodePhase.SKIPPED, NodePhase.TIMED_OUT,
+                                NodePhase.RECOVERED})  # fmt: skip
 
 
 class Dag:
@@ -762,19 +788,32 @@ class Predicate(enum.Enum):
 
 def can_execute(dag: Dag, lookup: NodeLookup, node: core_workflow_pb2.Node, round_: int) -> Predicate:
     """predicate.go CanExecute: ready when every upstream node succeeded (and none changed this round); skipped
-    when all are done and one was skipped, failed or timed out."""
+    when all are done and one was skipped, failed or timed out.
+
+    A node keeps how many of its first upstream nodes had ended in an earlier round, and whether one of those was
+    skipped, failed or timed out (an ended node never changes again), so that an end-node over 100 unchained nodes
+    is not re-read from the start every round."""
     if node.id == START_NODE:
         return Predicate.READY
-    skipped = False
-    for upstream_id in dag.to_node(node.id):
-        status = lookup.status(upstream_id)
+    statuses = lookup.statuses
+    upstream = dag.to_node(node.id)
+    own = lookup.status(node.id)  # GetNodeExecutionStatus: the node being handled has its status already
+    skipped = own.upstream_skipped
+    for index in range(own.ready_upstreams, len(upstream)):
+        status = statuses.get(upstream[index], _NOT_STARTED)  # one GetNodeExecutionStatus would create: not started
         if status.dirty_round == round_:
             return Predicate.NOT_READY
-        if status.phase in (NodePhase.SKIPPED, NodePhase.FAILED, NodePhase.TIMED_OUT):
+        phase = status.phase
+        if phase is NodePhase.SKIPPED or phase is NodePhase.FAILED or phase is NodePhase.TIMED_OUT:
             skipped = True
-        elif status.phase not in (NodePhase.SUCCEEDED, NodePhase.RECOVERED):
+        elif phase is not NodePhase.SUCCEEDED and phase is not NodePhase.RECOVERED:
             return Predicate.NOT_READY
+        if own.ready_upstreams == index:  # every upstream node before this one has ended too
+            own.ready_upstreams, own.upstream_skipped = index + 1, skipped
     return Predicate.SKIP if skipped else Predicate.READY
+
+
+_NOT_STARTED = NodeStatus()
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -793,6 +832,8 @@ class Propeller:
         self.now = self.epoch
         self.workflows: dict = {}  # execution key -> WorkflowRun
         self.errors: list[str] = []  # system errors and ignored event errors, for debugging
+        self._active: dict = {}  # execution key -> record, in creation order: the ones a round may still run
+        self._last_seq = 0  # the newest execution already taken into _active
 
     # -- rounds ------------------------------------------------------------------------------------
 
@@ -812,16 +853,31 @@ class Propeller:
         run = self.workflows.get(record.key)
         return (run is None and self.runs(record)) or (run is not None and not run.status.phase.is_terminated)
 
+    def _pending_records(self) -> list:
+        """The executions still to run, in creation order. Executions are only ever added at the end of the admin's
+        store, and one that is done stays done, so each round looks only at new ones and those still running."""
+        new = []
+        for record in reversed(self.state.executions.values()):
+            if record.seq <= self._last_seq:
+                break
+            new.append(record)
+        for record in sorted(new, key=lambda r: r.seq):
+            self._active[record.key] = record
+            self._last_seq = max(self._last_seq, record.seq)
+        for key in [k for k, record in self._active.items() if not self._pending(record)]:
+            del self._active[key]
+        return list(self._active.values())
+
     def busy(self) -> bool:
         with self.state.lock:
-            return any(self._pending(record) for record in self.state.executions.values())
+            return bool(self._pending_records())
 
     def run_round(self) -> None:
         with self.state.lock:
             self.round += 1
             self.now = self.epoch + dt.timedelta(seconds=self.state.round_seconds * self.round)
             self.state._advance_clock(self.now)
-            for record in sorted(self.state.executions.values(), key=lambda r: r.seq):
+            for record in self._pending_records():
                 if self._pending(record):
                     run = self.workflows.get(record.key) or self._start(record)
                     self._try_mutate(run)
@@ -874,7 +930,7 @@ class Propeller:
 
     def _try_mutate(self, run: WorkflowRun) -> None:
         """handler.go TryMutateWorkflow + streak: an error drops the round's changes and counts a failed attempt."""
-        saved = copy.deepcopy(run.status)
+        saved = run.status.snapshot()
         try:
             if run.record.phase == WorkflowExecutionPhase.ABORTING or run.status.failed_attempts > MAX_WORKFLOW_RETRIES:
                 self._handle_aborted_workflow(run)

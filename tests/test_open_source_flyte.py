@@ -1,0 +1,184 @@
+"""Backfills run on the test backend that compiles like FlyteAdmin and executes like flytepropeller (v1.16.8).
+
+Every backfill here goes through `pyflyte backfill` and the real FlyteRemote to tests/flyte_backend, which compiles
+each workflow it is asked to register (refusing what open-source FlyteAdmin refuses) and runs the execution in
+rounds the way propeller does (child executions, max_parallelism, failure policies). Which runs of the backfilled
+launch plan fail is decided by the test; the oracle for what should run is a plain list of hours.
+"""
+
+import datetime as dt
+import json
+from collections import defaultdict
+from typing import Dict, List
+
+import pytest
+from click.testing import CliRunner
+from flytekit import CronSchedule, LaunchPlan, task, workflow
+from flytekit.clis.sdk_in_container.pyflyte import main as pyflyte
+from flytekit.configuration import ImageConfig, SerializationSettings
+
+from flyte_backend.admin import DEFAULT_DOMAIN, DEFAULT_PROJECT, Phase
+from flyte_backend.executor import Outcome
+from flytekitplugins.backfill import StatusCache, backfill_status
+
+LP_NAME = "oss_hourly"
+START = dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc)
+K = 4  # the concurrency limit of the parallel cases
+ONE_MB = 1_000_000
+
+
+@task
+def features(t: dt.datetime, label: str) -> None: ...
+
+
+@workflow
+def features_wf(t: dt.datetime, label: str = "plain"):
+    features(t=t, label=label)
+
+
+hourly = LaunchPlan.get_or_create(
+    features_wf, name=LP_NAME, schedule=CronSchedule(schedule="@hourly", kickoff_time_input_arg="t")
+)
+
+
+def hours(n: int) -> List[dt.datetime]:
+    """The oracle: an hourly schedule fires at every whole hour of (START, START + n h]."""
+    return [START + dt.timedelta(hours=k) for k in range(1, n + 1)]
+
+
+@pytest.fixture
+def flyte(admin_server):
+    """The backend with the launch plan registered, closures capped at 1 MB like an etcd-bound FlyteAdmin."""
+    settings = SerializationSettings(
+        project=DEFAULT_PROJECT, domain=DEFAULT_DOMAIN, version="v1", image_config=ImageConfig.auto_default_image()
+    )
+    admin_server.remote().register_launch_plan(hourly, version="v1", serialization_settings=settings)
+    admin_server.state.workflow_size_limit = ONE_MB
+    return admin_server
+
+
+def failing_at(*bad: dt.datetime, times: int = 10**9):
+    """A task_outcome: the runs of the ``bad`` instants fail (their first ``times`` runs), every other run succeeds."""
+    seen: Dict[dt.datetime, int] = defaultdict(int)
+
+    def outcome(execution, node, inputs):
+        instant = inputs.literals["t"].scalar.primitive.datetime.ToDatetime().replace(tzinfo=dt.timezone.utc)
+        seen[instant] += 1
+        if instant in bad and seen[instant] <= times:
+            return Outcome.fail(f"the run for {instant.isoformat()} failed on purpose")
+        return Outcome.succeed()
+
+    return outcome
+
+
+def backfill(flyte, n: int, *flags: str):
+    window = ["--from-date", START.isoformat(), "--to-date", (START + dt.timedelta(hours=n)).isoformat()]
+    return CliRunner().invoke(pyflyte, ["backfill", LP_NAME, *window, "--max-runs", "1000000", *flags], env=flyte.env())
+
+
+def the_backfill(flyte):
+    (top,) = [e for e in flyte.state.executions.values() if e.launch_plan_id.name == f"backfill-{LP_NAME}"]
+    return top
+
+
+class Truth:
+    """What the backend ran: every run of the launch plan, its instant, phase and when it was created."""
+
+    def __init__(self, flyte):
+        self.state = flyte.state
+        self.runs = flyte.state.executions_of(LP_NAME)
+        self.by_instant: Dict[dt.datetime, list] = defaultdict(list)
+        for run in self.runs:
+            instant = run.computed_inputs.literals["t"].scalar.primitive.datetime.ToDatetime()
+            self.by_instant[instant.replace(tzinfo=dt.timezone.utc)].append(run)
+
+    def instant_of(self, name: str) -> dt.datetime:
+        return next(t for t, runs in self.by_instant.items() if any(r.name == name for r in runs))
+
+    @property
+    def started(self) -> List[dt.datetime]:
+        """Instants in the order their runs went RUNNING."""
+        return [self.instant_of(name) for name in self.state.start_order(LP_NAME)]
+
+    def phase(self, instant: dt.datetime) -> str:
+        (run,) = self.by_instant[instant]
+        return Phase.Name(run.phase)
+
+    def created_after_first_failure(self) -> List[str]:
+        """Runs of the launch plan created after one of them had failed."""
+        ours = {r.key for r in self.runs}
+        seen, failed = set(), False
+        late = []
+        for key, phase in self.state.phase_history:
+            if key not in ours:
+                continue
+            if key not in seen and failed:
+                late.append(key[2])
+            seen.add(key)
+            failed = failed or phase == Phase.FAILED
+        return late
+
+
+def check(flyte, n: int, parallel: bool, fail_fast: bool, bad: List[dt.datetime], reverse: bool = False) -> Truth:
+    """Runs the backfill to its end and checks every contract against the oracle and the backend's record."""
+    planned = hours(n)[::-1] if reverse else hours(n)
+    flyte.state.task_outcome = failing_at(*bad)
+    flags = (["--parallel", "--max-parallelism", str(K)] if parallel else []) + ([] if fail_fast else ["--no-fail-fast"])
+    result = backfill(flyte, n, *flags, *(["--reverse"] if reverse else []))
+    assert result.exit_code == 0, result.output
+    flyte.state.run_until_idle(max_rounds=2_000_000)
+    truth = Truth(flyte)
+    assert flyte.state.internal_errors == [] and flyte.state.propeller.errors == []
+    assert set(truth.by_instant) <= set(planned)
+    assert all(len(runs) == 1 for runs in truth.by_instant.values())  # no instant ran twice
+    first_bad = min(planned.index(t) for t in bad) if bad else None
+    if not fail_fast or not bad:
+        assert set(truth.by_instant) == set(planned)  # every instant attempted
+        assert {t for t in planned if truth.phase(t) == "FAILED"} == set(bad)
+    elif not parallel:
+        assert truth.started == planned[: first_bad + 1]  # stopped at the first failure
+    else:
+        assert truth.created_after_first_failure() == []  # nothing started after the first failure
+        assert planned[first_bad] in truth.by_instant
+    if parallel:
+        assert 2 <= flyte.state.max_running(LP_NAME) <= K
+    else:
+        assert flyte.state.max_running(LP_NAME) == 1
+        assert truth.started == [t for t in planned if t in truth.by_instant]  # one at a time, in plan order
+    top = the_backfill(flyte)
+    assert Phase.Name(top.phase) == ("FAILED" if bad else "SUCCEEDED")
+    status = backfill_status(flyte.remote(), top.name, DEFAULT_PROJECT, DEFAULT_DOMAIN)
+    assert [r.instant for r in status.runs] == planned
+    for r in status.runs:
+        if r.instant in truth.by_instant:
+            (run,) = truth.by_instant[r.instant]
+            assert (r.status, r.execution) == (truth.phase(r.instant), run.name)
+        else:
+            assert r.status == "NOT_RUN"
+    return truth
+
+
+SMALL = [10, 100, 101, 250]
+
+
+@pytest.mark.parametrize("fail_fast", [True, False], ids=["fail-fast", "continue"])
+@pytest.mark.parametrize("parallel", [False, True], ids=["serial", "parallel"])
+@pytest.mark.parametrize("n", SMALL)
+def test_backfills_run_exactly_the_planned_instants_on_open_source_flyte(flyte, n, parallel, fail_fast):
+    planned = hours(n)
+    bad = [planned[3], planned[n // 2 + 1]]
+    check(flyte, n, parallel, fail_fast, bad)
+
+
+def test_a_backfill_without_failures_succeeds_and_newest_first_runs_newest_first(flyte):
+    truth = check(flyte, 250, parallel=False, fail_fast=False, bad=[], reverse=True)
+    assert truth.started[0] == hours(250)[-1]
+
+
+@pytest.mark.parametrize(
+    "parallel, fail_fast, bad_index",
+    [(False, True, 150), (False, False, 5_000), (True, True, 6_000), (True, False, 9_998)],
+    ids=["serial-fail-fast", "serial-continue", "parallel-fail-fast", "parallel-continue"],
+)
+def test_ten_thousand_runs(flyte, parallel, fail_fast, bad_index):
+    check(flyte, 10_000, parallel, fail_fast, [hours(10_000)[bad_index]])
