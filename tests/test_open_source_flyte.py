@@ -88,17 +88,16 @@ class Truth:
         self.state = flyte.state
         self.runs = flyte.state.executions_of(LP_NAME)
         self.by_instant: Dict[dt.datetime, list] = defaultdict(list)
+        self.instant_of: Dict[str, dt.datetime] = {}
         for run in self.runs:
             instant = run.computed_inputs.literals["t"].scalar.primitive.datetime.ToDatetime()
             self.by_instant[instant.replace(tzinfo=dt.timezone.utc)].append(run)
-
-    def instant_of(self, name: str) -> dt.datetime:
-        return next(t for t, runs in self.by_instant.items() if any(r.name == name for r in runs))
+            self.instant_of[run.name] = instant.replace(tzinfo=dt.timezone.utc)
 
     @property
     def started(self) -> List[dt.datetime]:
         """Instants in the order their runs went RUNNING."""
-        return [self.instant_of(name) for name in self.state.start_order(LP_NAME)]
+        return [self.instant_of[name] for name in self.state.start_order(LP_NAME)]
 
     def phase(self, instant: dt.datetime) -> str:
         (run,) = self.by_instant[instant]

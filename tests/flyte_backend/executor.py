@@ -476,6 +476,9 @@ class WorkflowNodePhase(enum.Enum):
     FAILING = 2
 
 
+STATUS_CHANGES = [0]  # not in Go: bumped by every node status change, so an unchanged NOT_READY need not be redone
+
+
 @dataclass
 class TaskState:
     """The plugin's state for one attempt (the simulated plugin: the test's :class:`Outcome`)."""
@@ -508,6 +511,7 @@ class NodeStatus:
     dirty_round: int = -1
     ready_upstreams: int = 0  # not in Go: how many leading upstream nodes can_execute found ended before
     upstream_skipped: bool = False  # not in Go: whether one of those was skipped, failed or timed out
+    not_ready_at: tuple = ()  # not in Go: (round, STATUS_CHANGES) when the node was last found not ready
 
     def update_phase(
         self, phase: NodePhase, occurred_at: dt.datetime, reason: str, err: Optional[ExecutionError], round_: int
@@ -533,12 +537,14 @@ class NodeStatus:
             self.task = None
             self.workflow_phase, self.workflow_error = WorkflowNodePhase.UNDEFINED, None
         self.dirty_round = round_
+        STATUS_CHANGES[0] += 1
 
     def set_workflow_state(self, phase: WorkflowNodePhase, err: Optional[ExecutionError], round_: int) -> None:
         """PutWorkflowNodeState, persisted by UpdateNodeStatus."""
         if (self.workflow_phase, self.workflow_error) != (phase, err):
             self.workflow_phase, self.workflow_error = phase, err
             self.dirty_round = round_
+            STATUS_CHANGES[0] += 1
 
 
 @dataclass
@@ -1208,10 +1214,15 @@ class Propeller:
         return PhaseInfo(EPhase.NOT_READY, "predecessor node not yet complete")
 
     def handle_not_yet_started_node(self, nctx: NodeContext, handler: "NodeHandler") -> VisitResult:
-        """handleNotYetStartedNode."""
+        """handleNotYetStartedNode. (Not in Go, for speed: a node found not ready is not checked again in the same
+        round until some node status changes; the traversal reaches an end-node once per finished upstream node.)"""
         status = nctx.status
+        memo = (self.round, STATUS_CHANGES[0])
+        if status.not_ready_at == memo:
+            return PENDING
         p = self.pre_execute(nctx)
         if p.phase == EPhase.NOT_READY:
+            status.not_ready_at = memo
             return PENDING
         phase = _TO_NODE_PHASE[p.phase]
         if phase == NodePhase.SUCCEEDING and not handler.finalize_required:
