@@ -1,13 +1,11 @@
 """Only what is missing: past runs from the scheduler and from earlier backfills, per-instant status, --wait.
 
-The fake FlyteAdmin stores executions; what the native scheduler and propeller would create (scheduled runs, the
-child runs of backfill nodes) is put there the way they create it: scheduled runs carry ``metadata.scheduled_at``,
-child runs carry ``metadata.parent_node_execution`` with the node id (propeller names an ArrayNode element's subnode
-``<array node id>-n<index>``, flytepropeller's array node handler)."""
+The runs of backfills are made by the test backend's propeller (tests/flyte_backend/executor.py), which runs each
+execution as flytepropeller does; a test only decides which runs fail. The native scheduler is not part of the
+backend, so its runs are stored the way it creates them: ``metadata.scheduled_at`` and mode SCHEDULED."""
 
 import json
 import shlex
-import threading
 import time
 from datetime import datetime, timedelta, timezone
 
@@ -18,6 +16,7 @@ from flyteidl.core import identifier_pb2, literals_pb2
 from flytekit.clis.sdk_in_container.pyflyte import main as pyflyte
 
 from flyte_backend.admin import ExecutionRecord, Phase
+from flyte_backend.executor import Outcome
 from flytekitplugins.backfill import launch_backfill
 from flytekitplugins.backfill.status import StatusCache, backfill_status
 from test_remote import DOMAIN, LP_NAME, PROJECT, admin  # noqa: F401
@@ -67,30 +66,28 @@ def iso(instant):
     return instant.isoformat().replace("+00:00", "Z")
 
 
-def run_children(admin, execution_name, outcome, finish=None, only=None, hashed=False):
-    """Propeller's part: one child run per instant of the backfill (or of ``only``), in phase ``outcome(instant)``.
+def failing_on(admin, bad, times=10**9):
+    """Propeller's runs of the launch plan fail on the ``bad`` instants (their first ``times`` runs), else succeed."""
+    seen = {}
 
-    ``hashed`` names ArrayNode elements as newer propellers do (a digest of the parts, not ``<node>-n<i>``)."""
-    execution = admin.state.execution(execution_name)
-    template = admin.state.workflow_spec(execution.launch_plan_id.name, execution.launch_plan_id.version).template
-    if template.nodes[0].HasField("array_node"):
-        node = template.nodes[0]
-        (column,) = [b for b in node.array_node.node.inputs if b.var == "t"]
-        pairs = [(f"f{i:07x}" if hashed else f"{node.id}-n{i}",
-                  b.scalar.primitive.datetime.ToDatetime().replace(tzinfo=timezone.utc))
-                 for i, b in enumerate(column.binding.collection.bindings)]  # fmt: skip
-    else:
-        pairs = [(n.id, kickoff_of(n)) for n in template.nodes]
-    for index, (node_id, instant) in enumerate(pairs):
-        if only is None or instant in only:
-            add_run(admin, child_name(execution_name, index), outcome(instant), parent=(node_id, execution_name),
-                    kickoff=instant)  # fmt: skip
-    if finish is not None:
-        admin.state.set_execution_phase(execution_name, finish)
+    def outcome(execution, node, inputs):
+        instant = inputs.literals["t"].scalar.primitive.datetime.ToDatetime().replace(tzinfo=timezone.utc)
+        seen[instant] = seen.get(instant, 0) + 1
+        if instant in bad and seen[instant] <= times:
+            return Outcome.fail(f"the run for {iso(instant)} failed on purpose")
+        return Outcome.succeed()
+
+    admin.state.task_outcome = outcome
 
 
-def child_name(execution_name, index):
-    return f"c{execution_name[2:10]}{index:05d}"
+def run_of(admin, instant):
+    """The run propeller made for ``instant`` (the only one)."""
+    (run,) = [e for e in admin.state.executions_of(LP_NAME) if kickoff(e) == instant]
+    return run
+
+
+def kickoff(execution):
+    return execution.computed_inputs.literals["t"].scalar.primitive.datetime.ToDatetime().replace(tzinfo=timezone.utc)
 
 
 def kickoff_of(node):
@@ -118,16 +115,23 @@ def test_a_year_with_twelve_failed_days_reruns_exactly_those_twelve(admin):
     assert launched_instants(admin, backfill_run.name) == FAILED_DAYS  # 12 nodes, one per failed day
 
     # While it runs, the same command starts nothing: one of its runs has started, the others are still queued in it.
-    run_children(admin, backfill_run.name, lambda t: Phase.RUNNING, only=FAILED_DAYS[:1])
+    for _ in range(50):  # propeller rounds until the serial backfill's first run is running
+        admin.state.run_round()
+        runs = admin.state.executions_of(LP_NAME)[365:]
+        if runs and runs[0].phase == Phase.RUNNING:
+            break
+    first_run = run_of_backfill(admin, backfill_run.name, FAILED_DAYS[0])
+    assert Phase.Name(first_run.phase) == "RUNNING" and len(admin.state.executions_of(LP_NAME)) == 366
     again = backfill(admin, LP_NAME, *YEAR, "--reprocess", "failed", "--dry-run", "--output", "json")
     reasons = {s["instant"]: s["reason"] for s in json.loads(again.stdout)["skipped"]}
     assert json.loads(again.stdout)["instants"] == []
-    assert reasons[iso(FAILED_DAYS[0])].startswith(f"running in {child_name(backfill_run.name, 0)}")
+    assert reasons[iso(FAILED_DAYS[0])] == f"running in {first_run.name} (backfill {backfill_run.name})"
     assert reasons[iso(FAILED_DAYS[1])] == f"queued in {backfill_run.name} (backfill {backfill_run.name}, still running)"
     assert "Nothing to run" in backfill(admin, LP_NAME, *YEAR, "--reprocess", "failed").stdout
     as_json = json.loads(backfill(admin, LP_NAME, *YEAR, "--reprocess", "failed", "--output", "json").stdout)
     assert as_json["nothing_to_run"] and as_json["count"] == 0 and len(as_json["skipped"]) == 365
-    run_children(admin, backfill_run.name, lambda t: Phase.SUCCEEDED, finish=Phase.SUCCEEDED)
+    admin.state.run_until_idle()
+    assert Phase.Name(admin.state.execution(backfill_run.name).phase) == "SUCCEEDED"
     done = backfill(admin, LP_NAME, *YEAR, "--reprocess", "failed")
     assert done.exit_code == 0 and "Nothing to run: all 365 instants" in done.stdout
     assert len([e for e in admin.state.executions.values() if e.name.startswith("bf")]) == 1
@@ -143,19 +147,12 @@ def test_missing_skips_every_instant_with_any_run(admin):
     assert all("(scheduled)" in s["reason"] for s in plan["skipped"])
 
 
-@pytest.mark.parametrize("hashed", [False, True], ids=["subnode-index", "hashed-subnode-id"])
-def test_runs_of_an_earlier_array_backfill_are_attributed_by_element(admin, hashed):
-    assert backfill(admin, LP_NAME, *YEAR, "--shape", "array").exit_code == 0  # 365 runs as one ArrayNode
-    (earlier,) = admin.state.executions.values()
-    outcome = lambda t: Phase.FAILED if t in FAILED_DAYS else Phase.SUCCEEDED  # noqa: E731
-    run_children(admin, earlier.name, outcome, Phase.SUCCEEDED, hashed=hashed)
-    calls_before = admin.state.count("GetExecution")
-    plan = json.loads(backfill(admin, LP_NAME, *YEAR, "--reprocess", "failed", "--dry-run", "--output", "json").stdout)
-    assert plan["instants"] == [d.isoformat().replace("+00:00", "Z") for d in FAILED_DAYS]
-    assert plan["skipped"][0]["reason"] == f"succeeded in {child_name(earlier.name, 0)} (backfill {earlier.name})"
-    assert admin.state.count("GetExecution") - calls_before <= 2  # the earlier backfill is read once, not per run
-    # Hashed element ids carry no index: then each run's kickoff input is read, one call per run of that backfill.
-    assert admin.state.count("GetExecutionData") == (365 if hashed else 0)
+def test_the_array_shape_is_refused_by_open_source_flyte_with_a_hint(admin):
+    # FlyteAdmin's compiler gives an ArrayNode its launch plan's scalar interface, so the list bindings do not compile.
+    result = backfill(admin, LP_NAME, *YEAR, "--shape", "array")
+    assert result.exit_code == 1
+    assert "MismatchingBindings" in result.stderr and "drop --shape array" in result.stderr
+    assert admin.state.executions == {} and not any(k[3].startswith("backfill-") for k in admin.state.workflows)
 
 
 def test_past_runs_are_read_page_by_page_not_one_call_per_instant(admin):
@@ -170,18 +167,50 @@ def test_past_runs_are_read_page_by_page_not_one_call_per_instant(admin):
 
 def test_status_maps_every_instant_to_its_run(admin):
     window = ["--from-date", "2023-01-01T08:00:00Z", "--to-date", "2023-01-11T08:00:00Z"]
-    assert backfill(admin, LP_NAME, *window).exit_code == 0
-    (execution,) = admin.state.executions.values()
-    bad = DAYS[4]
-    run_children(admin, execution.name, lambda t: Phase.FAILED if t == bad else Phase.SUCCEEDED, Phase.FAILED)
+    failing_on(admin, {DAYS[4]})
+    assert backfill(admin, LP_NAME, *window, "--no-fail-fast").exit_code == 0
+    admin.state.run_until_idle()
+    execution = [e for e in admin.state.executions.values() if e.name.startswith("bf")][0]
     result = backfill(admin, "--status", execution.name, "--output", "json")
     assert result.exit_code == 1
     status = json.loads(result.stdout)
     assert status["counts"] == {"succeeded": 9, "failed": 1, "running": 0, "queued": 0}
-    assert [r["instant"] for r in status["runs"]] == [d.isoformat().replace("+00:00", "Z") for d in DAYS[:10]]
-    assert status["runs"][4]["status"] == "FAILED" and status["runs"][4]["execution"] == child_name(execution.name, 4)
+    assert [r["instant"] for r in status["runs"]] == [iso(d) for d in DAYS[:10]]
+    assert [r["execution"] for r in status["runs"]] == [run_of(admin, d).name for d in DAYS[:10]]
+    assert status["runs"][4]["status"] == "FAILED"
     table = backfill(admin, "--status", execution.name)
     assert "2023-01-06T08:00:00Z │ FAILED" in table.stdout and table.exit_code == 1
+
+
+def test_status_counts_only_this_backfills_runs_and_the_latest_retry_round(admin):
+    """Runs of the same instants by the scheduler and by another backfill are not this backfill's; after a
+    --retry-failed round the instant shows its latest run."""
+    window = ["--from-date", "2023-01-01T08:00:00Z", "--to-date", "2023-01-06T08:00:00Z"]
+    the_scheduler_ran_the_year(admin, failed=set(DAYS))  # every scheduled run of the window failed
+    failing_on(admin, set(DAYS[:5]))
+    assert backfill(admin, LP_NAME, *window, "--parallel").exit_code == 0  # an earlier backfill: all fail
+    admin.state.run_until_idle()
+    failing_on(admin, {DAYS[1]}, times=1)  # from now on, only the first run of Jan 3 fails
+    admin.state.start_propeller(interval=0.002)
+    result = backfill(admin, LP_NAME, *window, "--no-fail-fast", "-n", "bfours", "--wait", "--retry-failed", "2",
+                      "--poll-interval", "0.01", "--output", "json")  # fmt: skip
+    admin.state.stop_propeller()
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)["status"]
+    assert out["counts"] == {"succeeded": 5, "failed": 0, "running": 0, "queued": 0}
+    retried = [e for e in admin.state.executions_of(LP_NAME) if kickoff(e) == DAYS[1]]
+    assert [Phase.Name(e.phase) for e in retried] == ["FAILED", "FAILED", "FAILED", "SUCCEEDED"]  # sched, earlier, ours, retry
+    assert out["runs"][1]["execution"] == retried[-1].name  # the retry round's run, not the first one
+    assert [r["execution"] for r in out["runs"][2:]] == [run_of_backfill(admin, "bfours", d).name for d in DAYS[2:5]]
+    status = backfill_status(admin.remote(), "bfours", PROJECT, DOMAIN)  # the first round alone: its own runs only
+    assert [r.status for r in status.runs] == ["SUCCEEDED", "FAILED", "SUCCEEDED", "SUCCEEDED", "SUCCEEDED"]
+
+
+def run_of_backfill(admin, backfill_name, instant):
+    """The run of ``instant`` whose parent execution is ``backfill_name``."""
+    (run,) = [e for e in admin.state.executions_of(LP_NAME) if kickoff(e) == instant
+              and e.metadata.parent_node_execution.execution_id.name == backfill_name]  # fmt: skip
+    return run
 
 
 def test_status_of_a_running_backfill_and_of_an_unknown_name(admin):
@@ -194,34 +223,20 @@ def test_status_of_a_running_backfill_and_of_an_unknown_name(admin):
     assert missing.exit_code == 2 and "no execution 'bfnosuchexecution1'" in missing.stderr
 
 
-def finish_when_started(admin, bad):
-    """A stand-in for propeller: once the backfill execution exists, its runs end, the ``bad`` ones failed."""
-
-    def work():
-        deadline = time.monotonic() + 60
-        while not admin.state.executions and time.monotonic() < deadline:
-            time.sleep(0.01)
-        (execution,) = admin.state.executions.values()
-        time.sleep(0.2)
-        run_children(admin, execution.name, lambda t: Phase.FAILED if t in bad else Phase.SUCCEEDED, Phase.FAILED)
-
-    worker = threading.Thread(target=work, daemon=True)
-    worker.start()
-    return worker
-
-
 @pytest.mark.timeout(120)  # --wait polls until the execution ends: fail, not hang, if the stand-in breaks
 def test_wait_follows_to_the_end_and_prints_the_retry_command_that_reruns_only_failures(admin):
     window = ["--from-date", "2023-01-01T08:00:00Z", "--to-date", "2023-01-11T08:00:00Z"]
     bad = {DAYS[2], DAYS[7]}
-    worker = finish_when_started(admin, bad)
-    result = backfill(admin, LP_NAME, *window, "--parallel", "--max-parallelism", "3", "--wait", "--poll-interval", "0.05")
-    worker.join(timeout=60)
+    failing_on(admin, bad)
+    admin.state.start_propeller(interval=0.002)
+    result = backfill(admin, LP_NAME, *window, "--parallel", "--max-parallelism", "3", "--no-fail-fast", "--wait",
+                      "--poll-interval", "0.01")  # fmt: skip
     assert result.exit_code == 1, result.output
     assert "8 succeeded, 2 failed" in result.stdout
     assert "2023-01-04T08:00:00Z │ FAILED" in result.stdout and "2023-01-09T08:00:00Z │ FAILED" in result.stdout
     retry = result.stdout.split("Retry the failed instants with:")[1].strip()
     assert "--reprocess failed" in retry and "--parallel" in retry and "--max-parallelism 3" in retry
+    admin.state.run_until_idle()
     words = shlex.split(retry)
     assert words[:7] == ["pyflyte", "backfill", "-p", PROJECT, "-d", DOMAIN, LP_NAME]
     rerun = backfill(admin, *words[6:])
@@ -233,25 +248,11 @@ def test_wait_follows_to_the_end_and_prints_the_retry_command_that_reruns_only_f
 @pytest.mark.timeout(120)
 def test_wait_with_json_prints_one_document(admin):
     window = ["--from-date", "2023-01-01T08:00:00Z", "--to-date", "2023-01-04T08:00:00Z"]
-    worker = finish_when_started(admin, {DAYS[1]})
-    result = backfill(admin, LP_NAME, *window, "--parallel", "--wait", "--poll-interval", "0.05", "--output", "json")
-    worker.join(timeout=60)
+    failing_on(admin, {DAYS[1]})
+    admin.state.start_propeller(interval=0.002)
+    result = backfill(admin, LP_NAME, *window, "--parallel", "--no-fail-fast", "--wait", "--poll-interval", "0.01",
+                      "--output", "json")  # fmt: skip
     out = json.loads(result.stdout)
     assert result.exit_code == 1 and out["count"] == 3 and out["status"]["counts"]["failed"] == 1
     assert out["status"]["runs"][1] == {"instant": iso(DAYS[1]), "status": "FAILED", "execution": out["status"]["runs"][1]["execution"]}
     assert out["retry_command"].endswith("--reprocess failed")
-
-
-def test_status_of_an_array_backfill_with_hashed_element_ids_reads_each_run_once(admin):
-    assert backfill(admin, LP_NAME, *YEAR, "--parallel", "--shape", "array").exit_code == 0  # one ArrayNode
-    (execution,) = admin.state.executions.values()
-    run_children(admin, execution.name, lambda t: Phase.FAILED if t == DAYS[100] else Phase.SUCCEEDED, Phase.SUCCEEDED,
-                 hashed=True)  # fmt: skip
-    remote, known = admin.remote(), StatusCache()
-    first = backfill_status(remote, execution.name, PROJECT, DOMAIN, known)
-    assert first.counts() == {"succeeded": 364, "failed": 1, "running": 0, "queued": 0}
-    assert [r.instant for r in first.failed] == [DAYS[100]]
-    reads = admin.state.count("GetExecutionData")
-    assert reads == 365
-    again = backfill_status(remote, execution.name, PROJECT, DOMAIN, known)
-    assert again == first and admin.state.count("GetExecutionData") == reads  # a second poll reads no inputs again

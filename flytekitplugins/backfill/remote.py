@@ -11,15 +11,15 @@ from typing import Any, NamedTuple, Optional, Union
 
 from flytekit.configuration import ImageConfig, SerializationSettings
 from flytekit.core.options import Options
-from flytekit.exceptions.user import FlyteEntityNotExistException
+from flytekit.exceptions.user import FlyteEntityNotExistException, FlyteInvalidInputException
 from flytekit.remote import FlyteRemote
 from flytekit.remote.entities import FlyteLaunchPlan, FlyteWorkflow
 from flytekit.remote.executions import FlyteWorkflowExecution
 
 from .builder import build_workflow
-from .errors import ExecutionNameTakenError, MissingLaunchPlanError
+from .errors import BackfillBackendError, ExecutionNameTakenError, MissingLaunchPlanError
 from .history import past_runs
-from .plan import BackfillPlan, plan_backfill
+from .plan import ARRAY, BackfillPlan, plan_backfill
 from .reprocess import ALL
 from .retries import with_backoff
 
@@ -96,10 +96,13 @@ def launch_backfill(
         image_config=ImageConfig.auto_default_image(), project=project, domain=domain, version=version
     )
     workflow = build_workflow(plan)
-    registered = with_backoff(
-        "registering the backfill workflow",
-        lambda: remote.register_workflow(workflow, serialization_settings=settings, version=version),
-    )
+    try:
+        registered = with_backoff(
+            "registering the backfill workflow",
+            lambda: remote.register_workflow(workflow, serialization_settings=settings, version=version),
+        )
+    except FlyteInvalidInputException as e:
+        raise _refused(e, plan) from e
     if not execute:
         return Launched(plan, registered)
     execution = with_backoff(
@@ -116,6 +119,16 @@ def launch_backfill(
     )
     _check_same_backfill(execution, plan.workflow_name, version)
     return Launched(plan, registered, execution)
+
+
+def _refused(error: FlyteInvalidInputException, plan: BackfillPlan) -> BackfillBackendError:
+    """FlyteAdmin's refusal in one line, with what to change when the array shape is what it cannot compile."""
+    cause = error.__cause__
+    detail = cause.details() if hasattr(cause, "details") else str(error)
+    hint = ""
+    if plan.shape == ARRAY and "MismatchingBindings" in detail:
+        hint = " (drop --shape array: open-source Flyte does not run launch plans inside ArrayNodes)"
+    return BackfillBackendError(f"FlyteAdmin refused the backfill workflow{hint}: {' '.join(detail.split())}")
 
 
 def _existing_execution(
