@@ -103,8 +103,7 @@ def test_inputs_override_defaults_for_every_run_and_fixed_inputs_stay():
     wf, _, _ = create_backfill_workflow(START, END, daily_lp, inputs={"label": "rerun"})
     for node in wf.nodes:
         bound = {b.var: b.binding.scalar.primitive for b in node.bindings}
-        # a bound fixed input is an unknown variable to FlyteAdmin's compiler: the launch plan supplies it
-        assert bound["label"].string_value == "rerun" and "v" not in bound
+        assert bound["label"].string_value == "rerun" and bound["v"].integer == 10
 
 
 def test_default_inputs_apply_when_not_overridden():

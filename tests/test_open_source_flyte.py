@@ -181,3 +181,44 @@ def test_a_backfill_without_failures_succeeds_and_newest_first_runs_newest_first
 )
 def test_ten_thousand_runs(flyte, parallel, fail_fast, bad_index):
     check(flyte, 10_000, parallel, fail_fast, [hours(10_000)[bad_index]])
+
+
+LATER = {"PENDING": 0, "QUEUED": 1, "RUNNING": 2, "SUCCEEDED": 3, "FAILED": 3}  # how far a run has got
+LATER_TERMINAL = {"SUCCEEDED", "FAILED"}
+
+
+def test_following_a_pieces_backfill_reads_only_what_can_still_change(flyte):
+    """Each poll shows what the backend ran so far; a piece that has ended is read once, never the launch plan's
+    other runs, and a later poll costs fewer calls than the first."""
+    planned = hours(250)
+    flyte.state.task_outcome = failing_at(planned[150])
+    assert backfill(flyte, 250, "--no-fail-fast").exit_code == 0
+    top, remote, cache = the_backfill(flyte), flyte.remote(), StatusCache()
+
+    def poll():
+        before = {m: flyte.state.count(m) for m in ("ListNodeExecutions", "ListExecutions", "GetExecutionData")}
+        status = backfill_status(remote, top.name, DEFAULT_PROJECT, DEFAULT_DOMAIN, cache)
+        truth = Truth(flyte)
+        for r in status.runs:  # a node sees its run's phase a round late: it may still show an earlier phase
+            expected = truth.phase(r.instant) if r.instant in truth.by_instant else "PENDING"
+            assert LATER[r.status] <= LATER[expected] and (r.status == expected or r.status not in LATER_TERMINAL), r
+        spent = {m: flyte.state.count(m) - n for m, n in before.items()}
+        assert spent["ListExecutions"] == spent["GetExecutionData"] == 0
+        return status, spent["ListNodeExecutions"]
+
+    def rounds_until(done):
+        while len([r for r in Truth(flyte).runs if Phase.Name(r.phase) in ("SUCCEEDED", "FAILED")]) < done:
+            flyte.state.run_round()
+
+    rounds_until(60)  # inside the first piece
+    first, first_reads = poll()
+    assert first.counts()["succeeded"] >= 59 and first_reads == 2  # the top workflow and the running piece
+    rounds_until(130)  # the first piece has ended, the second runs
+    second, second_reads = poll()
+    assert second.counts()["succeeded"] >= 129 and second_reads == 3  # top, the ended piece once more, the running
+    flyte.state.run_until_idle()
+    done, done_reads = poll()
+    assert done.counts() == {"succeeded": 249, "failed": 1, "running": 0, "queued": 0}
+    assert done_reads == 3  # top, the second and third pieces; the first was read after it ended and is kept
+    again, again_reads = poll()
+    assert again == done and again_reads == 1  # every piece has ended: only the top workflow's nodes

@@ -10,7 +10,7 @@ from flytekit.core.workflow import ImperativeWorkflow, WorkflowBase, WorkflowFai
 from .array_shape import add_array_node
 from .errors import BackfillUsageError
 from .launch_plans import LaunchPlanLike
-from .piece_workflows import BackfillImperativeWorkflow, add_launch_plan_node, add_pieces, chain
+from .piece_workflows import BackfillImperativeWorkflow, add_pieces, chain
 from .plan import ARRAY, PIECES, BackfillPlan, node_id, node_label, plan_backfill
 from .times import iso_utc, stamp
 
@@ -50,7 +50,7 @@ def _add_one_node_per_instant(workflow: ImperativeWorkflow, plan: BackfillPlan) 
     """One launch-plan node per instant, in plan order, ids sorting in that order; chained when ``plan.chained``."""
     nodes = []
     for index, instant in enumerate(plan.instants):
-        node = add_launch_plan_node(workflow, plan.launch_plan, plan.inputs_for(instant))
+        node = workflow.add_launch_plan(plan.launch_plan, **plan.inputs_for(instant))
         node.with_overrides(
             node_name=node_id(instant, index, len(plan.instants)),
             name=node_label(instant),

@@ -7,7 +7,7 @@ down with flytekit's workflow API. Every workflow here has at most ``plan.max_no
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Dict, List, Mapping, Sequence, Tuple
+from typing import Any, Dict, List, Sequence, Tuple
 
 from flytekit.core.context_manager import FlyteContextManager
 from flytekit.core.interface import Interface, transform_inputs_to_parameters
@@ -18,24 +18,12 @@ from flytekit.core.workflow import GLOBAL_START_NODE, ImperativeWorkflow, Workfl
 from flytekit.models import interface as interface_models
 from flytekit.models import literals as literal_models
 
-from .launch_plans import LaunchPlanLike
 from .literal_columns import LiteralColumn, NestedDatetimes
 from .pieces import PieceLayout, chained, index_id, piece_layout, top_node_id
 from .plan import BackfillPlan, node_label
 from .times import iso_utc
 
 INSTANTS = "instants"  # the input every piece reads its instants from
-
-
-def add_launch_plan_node(workflow: ImperativeWorkflow, launch_plan: LaunchPlanLike, inputs: Mapping[str, Any]) -> Node:
-    """A launch-plan node binding ``inputs`` and never a fixed input of the launch plan: FlyteAdmin's compiler gives a
-    launch-plan node only the launch plan's expected inputs, so a bound fixed input is an unknown variable
-    (flytepropeller compiler/validators/interface.go). flytekit binds a local launch plan's fixed inputs."""
-    node = workflow.add_launch_plan(launch_plan, **inputs)
-    fixed = set(launch_plan.fixed_inputs.literals or {}) if launch_plan.fixed_inputs else set()
-    if fixed:
-        node._bindings = [b for b in node.bindings if b.var not in fixed]
-    return node
 
 
 def chain(nodes: Sequence[Node]) -> None:
@@ -141,7 +129,7 @@ class PieceBuilder:
                 inputs = dict(plan.inputs)
                 if plan.kickoff_input:
                     inputs[plan.kickoff_input] = instants[i]
-                node = add_launch_plan_node(workflow, plan.launch_plan, inputs)
+                node = workflow.add_launch_plan(plan.launch_plan, **inputs)
                 node.with_overrides(
                     node_name=index_id("n", i, size), retries=plan.per_node_retries, timeout=plan.per_node_timeout
                 )
