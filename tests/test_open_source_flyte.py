@@ -222,3 +222,35 @@ def test_following_a_pieces_backfill_reads_only_what_can_still_change(flyte):
     assert done_reads == 3  # top, the second and third pieces; the first was read after it ended and is kept
     again, again_reads = poll()
     assert again == done and again_reads == 1  # every piece has ended: only the top workflow's nodes
+
+
+def registered_instants(flyte, top) -> List[dt.datetime]:
+    """The instants the registered tree hands its leaves, top node by top node: a literal slice, or a part's slices."""
+    def stamps(literals):
+        return [START + dt.timedelta(seconds=x.scalar.primitive.datetime.seconds - int(START.timestamp())) for x in literals]
+
+    found = []
+    for node in top.spec.template.nodes:
+        if node.inputs:
+            found += stamps(node.inputs[0].binding.collection.bindings)
+        else:
+            ref = node.workflow_node.launchplan_ref
+            rows = flyte.state.launch_plan_spec(ref.name, ref.version).fixed_inputs.literals["instants"]
+            found += [t for row in rows.collection.literals for t in stamps(row.collection.literals)]
+    return found
+
+
+@pytest.mark.parametrize("n", [100_000, 1_000_000])
+def test_registration_alone_at_scale(flyte, n):
+    """Past 10,000 runs the instants travel in parts: no workflow closure and no launch plan's inputs (what an
+    execution of it carries) reaches 1 MB, and the entities registered grow by one per 10,000 runs."""
+    result = backfill(flyte, n, "--do-not-execute")
+    assert result.exit_code == 0, result.output
+    ours = {store: [r for r in records.values() if r.id.name.startswith(f"backfill-{LP_NAME}")]
+            for store, records in (("workflows", flyte.state.workflows), ("launch_plans", flyte.state.launch_plans))}  # fmt: skip
+    assert len(ours["workflows"]) + len(ours["launch_plans"]) <= 10 + n // 10_000
+    assert max(r.closure.ByteSize() for r in ours["workflows"]) < ONE_MB  # the admin also refuses any over 1 MB
+    assert max(r.spec.fixed_inputs.ByteSize() for r in ours["launch_plans"]) < ONE_MB
+    assert max(len(r.spec.template.nodes) for r in ours["workflows"]) <= 100
+    (top,) = [r for r in ours["workflows"] if r.id.name == f"backfill-{LP_NAME}"]
+    assert registered_instants(flyte, top) == hours(n)
