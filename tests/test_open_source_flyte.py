@@ -118,12 +118,13 @@ class Truth:
         return late
 
 
-def check(flyte, n: int, parallel: bool, fail_fast: bool, bad: List[dt.datetime], reverse: bool = False) -> Truth:
+def check(flyte, n: int, parallel: bool, fail_fast: bool, bad: List[dt.datetime], reverse: bool = False,
+          max_nodes: int = 100) -> Truth:  # fmt: skip
     """Runs the backfill to its end and checks every contract against the oracle and the backend's record."""
     planned = hours(n)[::-1] if reverse else hours(n)
     flyte.state.task_outcome = failing_at(*bad)
     flags = (["--parallel", "--max-parallelism", str(K)] if parallel else []) + ([] if fail_fast else ["--no-fail-fast"])
-    result = backfill(flyte, n, *flags, *(["--reverse"] if reverse else []))
+    result = backfill(flyte, n, *flags, *(["--reverse"] if reverse else []), "--max-nodes", str(max_nodes))
     assert result.exit_code == 0, result.output
     flyte.state.run_until_idle(max_rounds=2_000_000)
     truth = Truth(flyte)
@@ -139,12 +140,12 @@ def check(flyte, n: int, parallel: bool, fail_fast: bool, bad: List[dt.datetime]
     else:
         assert truth.created_after_first_failure() == []  # nothing started after the first failure
         assert planned[first_bad] in truth.by_instant
-    if parallel:
-        assert 2 <= flyte.state.max_running(LP_NAME) <= K
+    top = the_backfill(flyte)
+    if parallel:  # at least 2 at once, unless the per-level bound had to be 1 to keep the whole tree within K
+        assert min(2, top.max_parallelism) <= flyte.state.max_running(LP_NAME) <= K
     else:
         assert flyte.state.max_running(LP_NAME) == 1
         assert truth.started == [t for t in planned if t in truth.by_instant]  # one at a time, in plan order
-    top = the_backfill(flyte)
     assert Phase.Name(top.phase) == ("FAILED" if bad else "SUCCEEDED")
     status = backfill_status(flyte.remote(), top.name, DEFAULT_PROJECT, DEFAULT_DOMAIN)
     assert [r.instant for r in status.runs] == planned
@@ -167,6 +168,17 @@ def test_backfills_run_exactly_the_planned_instants_on_open_source_flyte(flyte, 
     planned = hours(n)
     bad = [planned[3], planned[n // 2 + 1]]
     check(flyte, n, parallel, fail_fast, bad)
+
+
+@pytest.mark.parametrize("fail_fast", [True, False], ids=["fail-fast", "continue"])
+@pytest.mark.parametrize("parallel", [False, True], ids=["serial", "parallel"])
+def test_parts_past_max_nodes_squared_run_and_report_like_leaf_pieces(flyte, parallel, fail_fast):
+    """With --max-nodes 5, 60 runs need parts (5 x 5 x 5): the same contracts hold through three levels."""
+    planned = hours(60)
+    truth = check(flyte, 60, parallel, fail_fast, [planned[7], planned[41]], max_nodes=5)
+    top = the_backfill(flyte)
+    parts = {n.workflow_node.launchplan_ref.name for n in flyte.state.workflow_spec(top.launch_plan_id.name).template.nodes}
+    assert parts == {f"backfill-{LP_NAME}.part-{j}" for j in range(3)} and truth.runs
 
 
 def test_a_backfill_without_failures_succeeds_and_newest_first_runs_newest_first(flyte):
@@ -254,3 +266,31 @@ def test_registration_alone_at_scale(flyte, n):
     assert max(len(r.spec.template.nodes) for r in ours["workflows"]) <= 100
     (top,) = [r for r in ours["workflows"] if r.id.name == f"backfill-{LP_NAME}"]
     assert registered_instants(flyte, top) == hours(n)
+
+
+def test_per_node_timeout_and_retries_apply_to_every_run(flyte):
+    """A run that hangs past --per-node-timeout is retried by its node (a timeout is retryable: flytepropeller
+    nodes/executor.go), its first child aborted; a run that fails is not relaunched whatever the retries. (A round of
+    the test propeller is a minute; a run takes about a dozen.)"""
+    planned = hours(10)
+    hung, failed = planned[2], planned[6]
+    seen: Dict[dt.datetime, int] = defaultdict(int)
+
+    def outcome(execution, node, inputs):
+        instant = inputs.literals["t"].scalar.primitive.datetime.ToDatetime().replace(tzinfo=dt.timezone.utc)
+        seen[instant] += 1
+        if instant == hung and seen[instant] == 1:
+            return Outcome.hang()
+        return Outcome.fail("bad") if instant == failed else Outcome.succeed()
+
+    flyte.state.task_outcome = outcome
+    result = backfill(flyte, 10, "--parallel", "--no-fail-fast", "--per-node-timeout", "30 minutes",
+                      "--per-node-retries", "2")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    flyte.state.run_until_idle()
+    truth = Truth(flyte)
+    assert [Phase.Name(r.phase) for r in truth.by_instant[hung]] == ["ABORTED", "SUCCEEDED"]  # timed out, retried
+    assert [Phase.Name(r.phase) for r in truth.by_instant[failed]] == ["FAILED"]  # not relaunched despite 2 retries
+    assert all(len(truth.by_instant[t]) == 1 for t in planned if t not in (hung, failed))
+    status = backfill_status(flyte.remote(), the_backfill(flyte).name, DEFAULT_PROJECT, DEFAULT_DOMAIN)
+    assert [r.status for r in status.runs] == ["FAILED" if t == failed else "SUCCEEDED" for t in planned]

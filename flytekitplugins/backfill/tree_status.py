@@ -14,11 +14,10 @@ import re
 from datetime import datetime, timezone
 from typing import Any, Dict, List, Optional, Sequence
 
-from flyteidl.admin import node_execution_pb2
+from flyteidl.admin import common_pb2, node_execution_pb2
 from flyteidl.core import execution_pb2 as core_execution_pb2
 from flyteidl.core import identifier_pb2, workflow_pb2
 from flytekit.clients.raw import RawSynchronousFlyteClient
-from flytekit.models.core.identifier import Identifier
 from flytekit.remote import FlyteRemote
 
 from .node_ids import instant_of_node_id
@@ -108,9 +107,10 @@ class TreeReader:
         key = f"{ref.name}:{ref.version}"
         if key not in self._part_rows:
             self.calls += 1
-            part = with_backoff(
+            request = common_pb2.ObjectGetRequest(id=ref)
+            part = with_backoff(  # the raw proto: flytekit's models would convert 10,000 literals one by one
                 "reading a part of the backfill",
-                lambda: self.remote.client.get_launch_plan(Identifier.from_flyte_idl(ref)),
+                lambda: RawSynchronousFlyteClient.get_launch_plan(self.remote.client, request),
             )
             rows = part.spec.fixed_inputs.literals[INSTANTS].collection.literals
             self._part_rows[key] = [[_utc(t.scalar.primitive.datetime) for t in row.collection.literals] for row in rows]
