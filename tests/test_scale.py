@@ -144,3 +144,18 @@ def test_daily_lp_over_years_uses_the_pieces_shape_and_the_same_names_twice():
     one = plan_backfill(datetime(2020, 1, 1), datetime(2024, 1, 1), daily_lp)
     two = plan_backfill(datetime(2020, 1, 1), datetime(2024, 1, 1), daily_lp)
     assert one.shape == "pieces" and len(one.instants) == 1461 and one.execution_name == two.execution_name
+
+
+def test_pieces_locally_go_on_past_failures_or_stop_at_the_first(recorded):
+    """Locally the pieces follow the failure policy as propeller would: every run attempted, then one error naming
+    how many failed; or nothing after the first failure."""
+    window = (datetime(2024, 3, 1), datetime(2024, 3, 8))
+    go_on = plan_backfill(*window, flaky_lp, inputs={"bad_day": 4}, shape="pieces", max_nodes=3, failure_policy=CONTINUE)
+    with pytest.raises(RuntimeError, match="1 of 3 nodes of backfill-flaky_daily failed.*run for 2024-03-04"):
+        build_workflow(go_on)()
+    assert [t for t, _, _ in recorded] == [utc(2024, 3, d) for d in (2, 3, 5, 6, 7, 8)]
+    recorded.clear()
+    stop = plan_backfill(*window, flaky_lp, inputs={"bad_day": 4}, shape="pieces", max_nodes=3)
+    with pytest.raises(Exception, match="failed on purpose"):
+        build_workflow(stop)()
+    assert [t for t, _, _ in recorded] == [utc(2024, 3, 2), utc(2024, 3, 3)]
