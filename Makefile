@@ -6,9 +6,10 @@ PY := $(VENV)/bin/python
 .PHONY: demo test bench
 
 $(VENV)/.installed: setup.py
+	@$(PYTHON) -c 'import sys; v = sys.version_info[:2]; sys.exit(0 if (3, 9) <= v < (3, 13) else "Python %d.%d: flytekit 1.16 needs Python 3.9 to 3.12; run make with PYTHON=python3.12 (or another)" % v)'
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet -e '.[test]' || { rm -rf $(VENV); exit 1; }
 	touch $@
 
 demo: $(VENV)/.installed  ## backfill the example launch plan locally (reports land in ./reports)

@@ -1,4 +1,4 @@
-from setuptools import setup
+from setuptools import find_namespace_packages, setup
 
 PLUGIN_NAME = "backfill"
 microlib_name = f"flytekitplugins-{PLUGIN_NAME}"
@@ -25,17 +25,20 @@ setup(
     description="Backfills for scheduled Flyte launch plans: exactly the runs the scheduler would have made",
     long_description=open("README.md", encoding="utf-8").read(),
     long_description_content_type="text/markdown",
-    namespace_packages=["flytekitplugins"],
-    packages=[f"flytekitplugins.{PLUGIN_NAME}"],
+    # flytekitplugins is an implicit namespace package (no __init__.py), shared with every flytekitplugins-* package
+    packages=find_namespace_packages(include=[f"flytekitplugins.{PLUGIN_NAME}", f"flytekitplugins.{PLUGIN_NAME}.*"]),
     install_requires=plugin_requires,
     extras_require={"test": test_requires},
     entry_points={"flytekit.plugins": [f"{PLUGIN_NAME}=flytekitplugins.{PLUGIN_NAME}"]},
-    license="apache2",
-    python_requires=">=3.9",
+    license_expression="Apache-2.0",
+    python_requires=">=3.9,<3.13",  # as flytekit's own plugins declare: flytekit 1.16 does not install on 3.13
     classifiers=[
         "Intended Audience :: Developers",
-        "License :: OSI Approved :: Apache Software License",
         "Programming Language :: Python :: 3",
+        "Programming Language :: Python :: 3.9",
+        "Programming Language :: Python :: 3.10",
+        "Programming Language :: Python :: 3.11",
+        "Programming Language :: Python :: 3.12",
         "Topic :: Software Development :: Libraries :: Python Modules",
     ],
 )

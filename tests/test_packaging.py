@@ -1,0 +1,26 @@
+"""The package builds as today's setuptools wants it: no deprecation warnings, a license expression, the Pythons
+flytekit 1.16 installs on, and flytekitplugins as an implicit namespace package shared with other plugins."""
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_the_wheel_builds_without_warnings_and_declares_license_and_pythons(tmp_path):
+    build = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--wheel-dir", str(tmp_path), str(ROOT)],
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert build.returncode == 0, build.stderr
+    assert "deprecat" not in (build.stdout + build.stderr).lower()
+    (wheel,) = tmp_path.glob("flytekitplugins_backfill-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+        (metadata,) = [n for n in names if n.endswith(".dist-info/METADATA")]
+        text = archive.read(metadata).decode()
+    assert "License-Expression: Apache-2.0" in text and "Requires-Python: >=3.9,<3.13" in text
+    assert "flytekitplugins/__init__.py" not in names  # the namespace is implicit, shared with other plugins
+    assert "flytekitplugins/backfill/__init__.py" in names and "flytekitplugins/backfill/pieces.py" in names
