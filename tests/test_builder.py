@@ -93,10 +93,11 @@ def test_node_names_carry_the_instant_and_are_valid_unique_dns_labels():
     assert all(n.metadata.name == f"b-{kickoff_of(n).isoformat().replace('+00:00', 'Z')}" for n in wf.nodes)
 
 
-def test_fixed_rate_node_ids_keep_sub_second_instants_apart():
+def test_fixed_rate_runs_on_whole_seconds_like_the_native_scheduler():
+    # robfig/cron constantdelay.go: Next(t) = t + delay, with the sub-second part of t dropped
     start = datetime(2024, 1, 1, 0, 0, 0, 250000)
     wf, _, _ = create_backfill_workflow(start, start + timedelta(hours=12), rate_lp)
-    assert [n.id for n in wf.nodes] == ["b0-20240101t060000250000z", "b1-20240101t120000250000z"]
+    assert [n.id for n in wf.nodes] == ["b0-20240101t060000z", "b1-20240101t120000z"]
 
 
 def test_inputs_override_defaults_for_every_run_and_fixed_inputs_stay():

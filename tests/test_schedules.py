@@ -102,14 +102,14 @@ def test_both_day_fields_restricted_means_either_day_matches():
 @pytest.mark.parametrize(
     "expression, problem",
     [
-        ("0 0 L * *", "'L' or '#'"),
-        ("0 0 * * mon#2", "'L' or '#'"),
-        ("0 0 * * * 30", "has 6 fields"),
+        ("0 0 L * *", "day-of-month field 'L': failed to parse int from L.*knows no 'L', 'W', '#'"),
+        ("0 0 * * mon#2", "day-of-week field 'mon#2': failed to parse int.*knows no 'L', 'W', '#'"),
+        ("0 0 * * * 30", "expected exactly 5 fields, found 6"),
         ("@every 1h", "FixedRate"),
-        ("61 * * * *", "not a valid cron"),
-        ("every day", "has 2 fields"),
-        ("0 0 * * 7", "write 7 as 0"),
-        ("0 0 * * 1-7", "write 7 as 0"),
+        ("61 * * * *", r"minute field '61': end of range \(61\) above maximum \(59\)"),
+        ("every day", "expected exactly 5 fields, found 2"),
+        ("0 0 * * 7", r"above maximum \(6\).*write Sunday as 0"),
+        ("0 0 * * 1-7", r"above maximum \(6\).*write Sunday as 0"),
     ],
 )
 def test_expressions_the_native_scheduler_rejects_are_errors(expression, problem):

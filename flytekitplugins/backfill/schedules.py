@@ -1,20 +1,18 @@
 """Schedules as pure values: which instants a schedule fires in a window (start exclusive, end inclusive).
 
-Cron follows the native Flyte scheduler (robfig/cron): five fields or an ``@`` shorthand, evaluated on the wall
-clock of a time zone (UTC unless one is given). A wall time that a spring-forward night skips never fires; one that a
-fall-back night repeats fires twice. A fixed rate fires at ``anchor + k * period``, anchored at the window's start
-unless an anchor is given.
+Cron follows the native Flyte scheduler (robfig/cron): five fields or an ``@`` shorthand, read by ``cron_fields``
+exactly as robfig's ``ParseStandard`` reads them, evaluated on the wall clock of a time zone (UTC unless one is given).
+A wall time that a spring-forward night skips never fires; one that a fall-back night repeats fires twice. A fixed
+rate fires at ``anchor + k * period`` on whole seconds, anchored at the window's start unless an anchor is given.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, tzinfo
-from typing import FrozenSet, List, NamedTuple, Optional, Sequence, Tuple, Union
+from datetime import datetime, timedelta, tzinfo
+from typing import List, Optional, Sequence, Tuple, Union
 
-from croniter import croniter
-
+from .cron_fields import CronFields, load_location, parse_expression, split_zone_prefix
 from .errors import EmptyWindowError, InvalidWindowError, TooManyRunsError, UnsupportedScheduleError
 from .times import UTC, as_utc, iso_utc, resolve_timezone
 
@@ -32,16 +30,6 @@ _BARE_ALIASES = {
     "yearly": "@yearly",
     "years": "@yearly",
 }
-_DESCRIPTORS = {
-    "@hourly": "0 * * * *",
-    "@daily": "0 0 * * *",
-    "@midnight": "0 0 * * *",
-    "@weekly": "0 0 * * 0",
-    "@monthly": "0 0 1 * *",
-    "@yearly": "0 0 1 1 *",
-    "@annually": "0 0 1 1 *",
-}
-_TZ_PREFIXES = ("CRON_TZ=", "TZ=")
 # Probe horizons used only to say, in an error, when the first run after the window's start would be.
 _PROBE_HORIZONS = (timedelta(days=1), timedelta(days=32), timedelta(days=367), timedelta(days=5 * 366))
 
@@ -62,110 +50,106 @@ def check_window(start: datetime, end: datetime) -> Tuple[datetime, datetime]:
     return start_utc, end_utc
 
 
-class CronFields(NamedTuple):
-    """The values each field matches (days of week with Sunday = 0) and whether each day field is a star."""
-
-    minutes: FrozenSet[int]
-    hours: FrozenSet[int]
-    days_of_month: FrozenSet[int]
-    months: FrozenSet[int]
-    days_of_week: FrozenSet[int]
-    day_of_month_is_star: bool
-    day_of_week_is_star: bool
-
-
-_FULL_RANGES = (range(60), range(24), range(1, 32), range(1, 13), range(7))
-
-
-def _is_star(field: str) -> bool:
-    """robfig/cron's star bit: some comma part is '*' or '?', unstepped or stepped by 1 ('1-31' is no star)."""
-    for part in field.split(","):
-        span, _, step = part.partition("/")
-        if span in ("*", "?") and step in ("", "1"):
-            return True
-    return False
-
-
 @dataclass(frozen=True)
 class Cron:
-    """A five-field cron expression evaluated on the wall clock of ``zone``."""
+    """A five-field cron expression (or an ``@`` descriptor) evaluated on the wall clock of ``zone``."""
 
     expression: str
     zone: tzinfo = UTC
 
     @classmethod
     def parse(cls, text: str, zone: Union[str, tzinfo, None] = None) -> "Cron":
-        """Accepts what the native scheduler does plus flytekit's bare aliases. A ``CRON_TZ=`` prefix wins over zone."""
-        words = text.strip().split(None, 1)
-        for prefix in _TZ_PREFIXES:
-            if words and words[0].upper().startswith(prefix) and len(words) == 2:
-                zone, text = words[0][len(prefix) :], words[1]
-                break
-        expression = _BARE_ALIASES.get(text.strip().lower(), text.strip())
+        """Accepts what the native scheduler's ``ParseStandard`` does, plus flytekit's bare aliases.
+
+        A ``CRON_TZ=Zone`` or ``TZ=Zone`` prefix (robfig's spelling: upper case, at the very start, then a space) wins
+        over ``zone``. Errors surface here, at planning time, as UnsupportedScheduleError naming the wrong part.
+        """
+        if not text:
+            raise UnsupportedScheduleError("cron '': empty spec string; give five fields or a descriptor such as @daily")
+        prefix_zone, rest = split_zone_prefix(text)
+        if prefix_zone is not None:
+            zone = load_location(prefix_zone, text)
+        # flytekit's CronSchedule compares its aliases in lower case; robfig knows only the @-descriptors.
+        expression = _BARE_ALIASES.get(rest.lower(), rest)
         cron = cls(expression=expression, zone=resolve_timezone(zone))
         cron.fields  # validate now, so errors surface at planning time
         return cron
 
     @property
     def fields(self) -> CronFields:
-        """The expression's five fields, expanded by croniter, with robfig/cron's star rule for the day fields."""
-        expression = _DESCRIPTORS.get(self.expression.lower(), self.expression)
-        if expression.lower().startswith("@every"):
-            raise UnsupportedScheduleError(
-                f"cron {self.expression!r}: '@every' is a fixed rate; use FixedRate(duration=...) on the launch plan"
-            )
-        if len(expression.split()) != 5:
-            raise UnsupportedScheduleError(
-                f"cron {self.expression!r} has {len(expression.split())} fields; the Flyte scheduler takes five "
-                "(minute hour day-of-month month day-of-week) or an @hourly/@daily/@weekly/@monthly/@yearly shorthand"
-            )
-        try:
-            expanded, nth_weekday = croniter.expand(expression)
-        except Exception as e:  # croniter raises several types for a bad expression
-            raise UnsupportedScheduleError(f"cron {self.expression!r} is not a valid cron expression: {e}") from e
-        day_of_week_spans = [part.split("/")[0] for part in expression.split()[4].split(",")]
-        if any(int(n) > 6 for span in day_of_week_spans for n in re.findall(r"\d+", span)):
-            raise UnsupportedScheduleError(
-                f"cron {self.expression!r}: day-of-week runs from 0 (Sunday) to 6 in the Flyte scheduler; write 7 as 0"
-            )
-        if nth_weekday or any(isinstance(v, str) and v != "*" for field in expanded for v in field):
-            raise UnsupportedScheduleError(
-                f"cron {self.expression!r} uses 'L' or '#', which the Flyte scheduler (robfig/cron) does not know"
-            )
-        values = [frozenset(full if field == ["*"] else field) for field, full in zip(expanded, _FULL_RANGES)]
-        text_fields = expression.split()
-        return CronFields(*values, _is_star(text_fields[2]), _is_star(text_fields[4]))
+        """The values of the five fields and the day fields' star bits, as robfig/cron's parser reads them."""
+        return parse_expression(self.expression)
 
     def instants(self, start: datetime, end: datetime, limit: Optional[int] = None) -> List[datetime]:
-        """Every instant in (start, end], UTC-aware, in time order; stops soon after finding more than ``limit``."""
+        """Every instant in (start, end], UTC-aware, in strictly increasing order.
+
+        With ``limit``, stops soon after finding more than ``limit`` instants; the first ``limit + 1`` are then the
+        earliest ones.
+
+        Days are walked on the zone's wall clock; each matching wall time fires at every instant the clock shows it
+        (none in a gap, two in an overlap). A local day is usually one stretch of time after the previous day's, but
+        not always (a fall-back across midnight repeats part of the day before), so the result is sorted if needed.
+        """
         fields = self.fields
-        times_of_day = [time(h, m) for h in sorted(fields.hours) for m in sorted(fields.minutes)]
-        both_days_must_match = fields.day_of_month_is_star or fields.day_of_week_is_star
+        minutes = sorted(fields.minutes)
+        walls = [(h, m) for h in sorted(fields.hours) for m in minutes]
+        offsets = [timedelta(hours=h, minutes=m) for h, m in walls]
+        months, day_matches = fields.months, fields.day_matches
+        zone = self.zone
 
-        def day_fires(day: date) -> bool:
-            if day.month not in fields.months:
-                return False
-            dom_ok = day.day in fields.days_of_month
-            dow_ok = day.isoweekday() % 7 in fields.days_of_week
-            # robfig/cron: if either day field is a star, both must match; otherwise either may.
-            return (dom_ok and dow_ok) if both_days_must_match else (dom_ok or dow_ok)
-
-        # One spare day on each side covers every UTC offset; the window rule trims the rest.
-        day = start.astimezone(self.zone).date() - timedelta(days=1)
-        last_day = end.astimezone(self.zone).date() + timedelta(days=1)
+        # One spare day on each side covers every UTC offset and a clock that jumps by up to a day; the window rule
+        # trims the rest.
+        day = start.astimezone(zone).date() - timedelta(days=1)
+        last_day = end.astimezone(zone).date() + timedelta(days=1)
         found: List[datetime] = []
-        while day <= last_day and (limit is None or len(found) <= limit):
-            if day_fires(day):
-                # A local day is one stretch of absolute time, so days come in time order; within a day a
-                # fall-back night can put wall-clock order out of time order, hence the sort.
-                today = [t for tod in times_of_day for t in _wall_to_utc(datetime.combine(day, tod), self.zone)]
-                found.extend(sorted(t for t in today if in_window(t, start, end)))
-            day += timedelta(days=1)
+        in_order = True
+        one_day = timedelta(days=1)
+        while day <= last_day:
+            if day.month in months and day_matches(day) and walls:
+                midnight = datetime(day.year, day.month, day.day)
+                offset = _steady_offset(midnight, zone)
+                if offset is not None:  # no clock change on this day: every wall time is one instant
+                    base = (midnight - offset).replace(tzinfo=UTC)
+                    today = [base + o for o in offsets]
+                else:
+                    today = sorted(t for h, m in walls for t in _wall_to_utc(midnight.replace(hour=h, minute=m), zone))
+                if today and not (start < today[0] and today[-1] <= end):
+                    today = [t for t in today if in_window(t, start, end)]
+                if today:
+                    if found and today[0] <= found[-1]:
+                        in_order = False
+                    found.extend(today)
+            if limit is not None and len(found) > limit:
+                # Two more days, so that an instant of a later day that comes earlier in time is not left out.
+                last_day = min(last_day, day + 2 * one_day)
+            day += one_day
+        if not in_order:
+            found.sort()
         return found
 
     def describe(self) -> str:
         zone = getattr(self.zone, "key", None) or str(self.zone)
         return f"cron {self.expression!r} in {zone}"
+
+
+def _steady_offset(midnight: datetime, zone: tzinfo) -> Optional[timedelta]:
+    """The zone's UTC offset through the local day starting at ``midnight`` if it does not change that day, else None.
+
+    Probes both folds of this midnight and of the next. Any clock change within the day shows as a difference unless
+    two changes cancel within 24 hours; in tzdata 2025b no two offset changes of a zone are closer than 95 hours.
+    """
+    if zone is UTC:
+        return _ZERO
+    first = midnight.replace(tzinfo=zone).utcoffset()
+    following = midnight + timedelta(days=1)
+    if (
+        first is None
+        or midnight.replace(tzinfo=zone, fold=1).utcoffset() != first
+        or following.replace(tzinfo=zone).utcoffset() != first
+        or following.replace(tzinfo=zone, fold=1).utcoffset() != first
+    ):
+        return None
+    return first
 
 
 def _wall_to_utc(wall: datetime, zone: tzinfo) -> Sequence[datetime]:
@@ -180,9 +164,18 @@ def _wall_to_utc(wall: datetime, zone: tzinfo) -> Sequence[datetime]:
     return found
 
 
+_ZERO = timedelta(0)
+_SECOND = timedelta(seconds=1)
+
+
 @dataclass(frozen=True)
 class Rate:
-    """A fixed rate: ``anchor + k * period`` for whole k; the anchor defaults to the window's start."""
+    """A fixed rate: ``anchor + k * period`` for whole k; the anchor defaults to the window's start.
+
+    Whole seconds, as robfig/cron's constant-delay schedule keeps them (constantdelay.go): ``Every`` (lines 14-21)
+    drops a period's fraction of a second and raises a period under a second to one second, and ``Next`` (25-27) adds
+    the delay to the time with its fraction of a second dropped, so every run falls on a whole second.
+    """
 
     period: timedelta
     anchor: Optional[datetime] = None
@@ -190,9 +183,11 @@ class Rate:
     def __post_init__(self) -> None:
         if self.period <= timedelta(0):
             raise UnsupportedScheduleError(f"a fixed rate needs a positive period, got {self.period}")
+        whole = max(_SECOND, self.period - self.period % _SECOND)
+        object.__setattr__(self, "period", whole)
 
     def instants(self, start: datetime, end: datetime, limit: Optional[int] = None) -> List[datetime]:
-        anchor = start if self.anchor is None else as_utc(self.anchor, "anchor")
+        anchor = (start if self.anchor is None else as_utc(self.anchor, "anchor")).replace(microsecond=0)
         first_k, last_k = (start - anchor) // self.period, (end - anchor) // self.period
         if limit is not None:
             last_k = min(last_k, first_k + limit + 1)
@@ -223,10 +218,12 @@ def instants_in_window(
         )
     if not found:
         upcoming = first_instant_after(schedule, start)
-        hint = f"; the first run after the start is at {iso_utc(upcoming)}" if upcoming else ""
+        if upcoming:
+            advice = f"; the first run after the start is at {iso_utc(upcoming)}: widen the window"
+        else:  # e.g. '0 0 30 2 *': robfig's Next gives up after five years (spec.go 87-93), and so does the scheduler
+            advice = ": nor in the five years after the start, so the native scheduler would never run it"
         raise EmptyWindowError(
-            f"no run of {schedule.describe()} falls in the window ({iso_utc(start)}, {iso_utc(end)}]{hint}: "
-            "widen the window",
+            f"no run of {schedule.describe()} falls in the window ({iso_utc(start)}, {iso_utc(end)}]{advice}",
             first_after_start=upcoming,
         )
     return found
