@@ -171,6 +171,10 @@ def main(argv: Optional[List[str]] = None) -> None:
     loop = median_seconds(lambda: croniter_loop(n), args.repeat)
     rows.append((f"enumerate {n:,} hourly instants", f"{n / ours:,.0f} /s ({ours:.3f} s)",
                  f"{n / loop:,.0f} /s (croniter get_next loop)", f"{loop / ours:.1f}x"))  # fmt: skip
+    zoned = Cron.parse("@hourly", "America/New_York")
+    in_zone = median_seconds(lambda: zoned.instants(start, start + timedelta(hours=n)), args.repeat)
+    rows.append((f"enumerate {n:,} hourly instants in America/New_York (DST)", f"{n / in_zone:,.0f} /s ({in_zone:.3f} s)",
+                 "-", "-"))  # fmt: skip
     planned = median_seconds(lambda: plan_backfill(START, START + timedelta(hours=n), HOURLY), args.repeat)
     rows.append((f"plan {n:,} hourly runs", f"{planned:.3f} s", "-", "-"))
     rows.append((f"{n:,} runs end to end: plan + build + serialize", f"{seconds:.2f} s, peak RSS {peak:.0f} MB",
