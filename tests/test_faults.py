@@ -75,3 +75,22 @@ def test_backoff_waits_longer_each_time_and_gives_up():
         with_backoff("doing it", unavailable, sleep=waits.append)
     assert len(calls) == 4 and waits == [0.5, 1.0, 2.0]
     assert with_backoff("doing it", lambda: 42, sleep=waits.append) == 42
+
+
+def test_a_backend_that_never_answers_fails_within_the_deadline(admin_server, monkeypatch):
+    """Issue 10 #13: a backend that accepts the connection and never answers. Every call has a deadline, retried
+    with backoff, then one line and exit 1: with a 0.5 s deadline, 4 attempts and 3.5 s of backoff, about 5.5 s."""
+    import time
+
+    from flytekitplugins.backfill import retries
+
+    monkeypatch.setattr(retries, "RPC_DEADLINE_SECONDS", 0.5)
+    for method in ("ListLaunchPlans", "GetLaunchPlan"):
+        admin_server.state.stall(method, 60, times=None)
+    began = time.monotonic()
+    result = CliRunner().invoke(pyflyte, ["backfill", "daily", "--from-date", "2024-03-01", "--to-date", "2024-03-05"],
+                                env=admin_server.env())  # fmt: skip
+    took = time.monotonic() - began
+    assert result.exit_code == 1 and took < 20, (took, result.output)
+    (line,) = [l for l in result.stderr.splitlines() if l.strip()]
+    assert line.startswith("Error: fetching the launch plan failed 4 times") and "timing out" in line

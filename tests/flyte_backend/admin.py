@@ -42,6 +42,7 @@ import re
 import shutil
 import tempfile
 import threading
+import time
 import traceback
 import uuid
 from collections import defaultdict
@@ -434,6 +435,7 @@ class AdminState:
         self.outcomes: list[Optional[tuple[grpc.StatusCode, str]]] = []  # (code, details), aligned with calls
         self.internal_errors: list[str] = []  # tracebacks of bugs in the fake itself
         self._faults: dict[str, list[Fault]] = defaultdict(list)
+        self._stalls: dict[str, list[list]] = defaultdict(list)  # method -> [[seconds, remaining (None: forever)]]
         self._seq = 0
         self._last_time = dt.datetime.fromtimestamp(0, dt.timezone.utc)
         # Running executions like flytepropeller (executor.py) is opt-in: nothing runs until a test calls
@@ -476,6 +478,21 @@ class AdminState:
         """Do the next ``times`` calls of ``method`` for real, then answer UNAVAILABLE whatever the
         outcome was (the reply was lost). Same ``after`` / ``match`` as :meth:`fail`."""
         self._add_fault(Fault("lose_reply", Code.UNAVAILABLE, message, times, after, match), method)
+
+    def stall(self, method: str, seconds: float, times: Optional[int] = 1) -> None:
+        """Let the next ``times`` calls of ``method`` (None: all) wait ``seconds`` before they are handled: a backend
+        that accepts the connection and does not answer."""
+        with self.lock:
+            self._stalls[method].append([seconds, times])
+
+    def _take_stall(self, method: str) -> float:
+        with self.lock:
+            for stall in self._stalls.get(method, []):
+                if stall[1] is None or stall[1] > 0:
+                    if stall[1] is not None:
+                        stall[1] -= 1
+                    return stall[0]
+        return 0.0
 
     def clear_faults(self) -> None:
         with self.lock:
@@ -797,8 +814,12 @@ class FakeAdminService(admin_pb2_grpc.AdminServiceServicer):
         self.state = state
 
     def _dispatch(self, method: str, handler: Callable, request: Message, context: grpc.ServicerContext) -> Message:
-        """Record the call, apply a queued fault, run the handler; all under the state lock."""
+        """Record the call, apply a queued fault, run the handler; all under the state lock (a stall waits first,
+        outside it, as a backend that accepted the call and does not answer)."""
         state = self.state
+        delay = state._take_stall(method)
+        if delay:
+            time.sleep(delay)
         with state.lock:
             index = len(state.calls)
             state.calls.append((method, request))
