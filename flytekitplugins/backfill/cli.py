@@ -10,28 +10,33 @@ import json
 import shlex
 import sys
 import traceback
+from contextlib import contextmanager
 from datetime import datetime, timedelta
-from typing import Any, Optional, Sequence, Tuple
+from typing import Any, Iterator, Mapping, Optional, Sequence, Tuple
 
 import rich_click as click
 from flytekit.clis.sdk_in_container.constants import CTX_VERBOSE
 from flytekit.clis.sdk_in_container.helpers import get_and_save_remote_with_click_context
 from flytekit.clis.sdk_in_container.utils import domain_option_dec, project_option_dec
 from flytekit.core.workflow import WorkflowFailurePolicy
-from flytekit.interaction.click_types import DurationParamType
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from .cli_types import DateType, parse_inputs
-from .errors import BackfillUsageError, InvalidWindowError
+from .cli_types import DATE_RANGE, DateType, DurationType, parse_inputs
+from .errors import BackfillUsageError, ExecutionNameTakenError, InvalidWindowError, MissingInputError
+from .launch_plans import LaunchPlanLike, facts_of
 from .local import SUCCEEDED, load_launch_plan, run_locally
 from .plan import DEFAULT_MAX_NODES, SHAPES, BackfillPlan, plan_backfill
 from .remote import fetch_launch_plan, launch_backfill
-from .report import plan_summary, print_plan, print_results, print_status, result_as_dict
+from .report import count_of, plan_summary, print_plan, print_results, print_status, result_as_dict
 from .reprocess import ALL, FAILED, REPROCESS
 from .status import BackfillStatus, StatusCache, as_past_runs, backfill_status, follow, merged
+from .times import iso_utc
 
 DEFAULT_MAX_RUNS = 10_000
+MAX_INT32, MAX_UINT32 = 2**31 - 1, 2**32 - 1  # max_parallelism is a protobuf int32, a node's retries a uint32
+_ENDPOINT = "flytekitplugins.backfill.endpoint"  # ctx.meta key: the backend this command talks to
+_RESUME = "run the same command again when it is back: it finishes what this one started, without duplicates"
 
 HELP = """
 Backfill a scheduled launch plan: run it once for every instant its schedule fires in the window
@@ -45,6 +50,16 @@ running the same command twice starts nothing new.
 Locally (--local): LAUNCHPLAN is a Python file and LAUNCHPLAN_VERSION the launch plan's name in it; every run executes
 in-process with flytekit's local executor.
 """
+
+
+def _version_is_not_a_flag(ctx: click.Context, param: click.Parameter, value: Optional[str]) -> Optional[str]:
+    """`pyflyte backfill -v --local f.py lp` would take --local as the version and go to the backend."""
+    if value is not None and value.startswith("-"):
+        raise click.BadParameter(
+            f"{value!r} looks like a flag: -v is --version here; for verbose use --verbose or pyflyte -v before backfill",
+            ctx, param,
+        )  # fmt: skip
+    return value
 
 
 class BackfillCommand(click.RichCommand):
@@ -61,27 +76,27 @@ class BackfillCommand(click.RichCommand):
 @click.command("backfill", cls=BackfillCommand, help=HELP)
 @project_option_dec
 @domain_option_dec
-@click.option("-v", "--version", default=None, help="Version to register the backfill workflow under. Default: a digest of the request.")
+@click.option("-v", "--version", default=None, callback=_version_is_not_a_flag, help="Version to register the backfill workflow under. Default: a digest of the request.")
 @click.option("-n", "--execution-name", default=None, help="Execution name. Default: a digest of the request, so a repeated command starts no second execution.")
 @click.option("--dry-run", is_flag=True, default=False, show_default=True, help="Print the plan (every run) and stop: nothing is registered or executed.")
 @click.option("--parallel/--serial", default=False, show_default=True, help="Runs side by side (bounded by --max-parallelism) or one after another.")
 @click.option("--execute/--do-not-execute", default=True, show_default=True, help="Start the execution, or only register the workflow.")
 @click.option("--from-date", type=DateType(), default=None, help="Start of the window, EXCLUSIVE: a run at exactly this time is not included.")
 @click.option("--to-date", type=DateType(), default=None, help="End of the window, INCLUSIVE: a run at exactly this time is included.")
-@click.option("--backfill-window", type=DurationParamType(), default=None, help="Window length ('10 days', '36h'), with one of --from-date / --to-date.")
+@click.option("--backfill-window", type=DurationType(zero="the window would be empty; give a length such as '10 days'"), default=None, help="Window length ('10 days', '36h'), with one of --from-date / --to-date.")
 @click.option("--fail-fast/--no-fail-fast", default=True, show_default=True, help="Stop at the first failed run, or run everything and report.")
 @click.option("--overwrite-cache", is_flag=True, default=False, show_default=True, help="Recompute cached task outputs.")
-@click.option("--per-node-timeout", type=DurationParamType(), default=None, help="Timeout of each run ('2 hours').")
-@click.option("--per-node-retries", type=click.IntRange(min=0), default=0, show_default=True, help="Node retries of each run: Flyte retries a run's node after a system error or a timeout, never after the run failed (use --retry-failed).")
-@click.option("--max-parallelism", "--concurrency", "max_parallelism", type=click.IntRange(min=1), default=None, help="At most this many runs at once (the execution's max_parallelism).")
+@click.option("--per-node-timeout", type=DurationType(zero="a run cannot finish in no time; drop --per-node-timeout for no timeout"), default=None, help="Timeout of each run ('2 hours').")
+@click.option("--per-node-retries", type=click.IntRange(min=0, max=MAX_UINT32), default=0, show_default=True, help="Node retries of each run: Flyte retries a run's node after a system error or a timeout, never after the run failed (use --retry-failed).")
+@click.option("--max-parallelism", "--concurrency", "max_parallelism", type=click.IntRange(min=1, max=MAX_INT32), default=None, help="At most this many runs at once (the execution's max_parallelism).")
 @click.option("--reverse", is_flag=True, default=False, help="Newest run first.")
 @click.option("--timezone", default=None, help="IANA time zone whose wall clock a cron schedule follows (default UTC).")
 @click.option("--anchor", type=DateType(), default=None, help="A FixedRate schedule's real activation time: runs fall on anchor + k * period (default: --from-date).")
 @click.option("--input", "input_pairs", multiple=True, metavar="NAME=VALUE", help="Value of a default input for every run; repeatable.")
 @click.option("--output", type=click.Choice(["table", "json"]), default="table", show_default=True, help="How to print the plan.")
 @click.option("--max-runs", type=click.IntRange(min=1), default=DEFAULT_MAX_RUNS, show_default=True, help="Refuse windows with more runs than this.")
-@click.option("--max-nodes", type=click.IntRange(min=1), default=DEFAULT_MAX_NODES, show_default=True, help="FlyteAdmin's node limit per workflow (registration.maxWorkflowNodes); past it the runs share one ArrayNode.")
-@click.option("--shape", type=click.Choice(SHAPES), default=None, help="Force one node per run (nodes) or one ArrayNode over all runs (array). Default: nodes up to --max-nodes runs, array past it.")
+@click.option("--max-nodes", type=click.IntRange(min=2), default=DEFAULT_MAX_NODES, show_default=True, help="FlyteAdmin's node limit per workflow (registration.maxWorkflowNodes); past it the runs go into a tree of pieces.")
+@click.option("--shape", type=click.Choice(SHAPES), default=None, help="Force one node per run (nodes), a tree of pieces (pieces) or one ArrayNode over all runs (array). Default: nodes up to --max-nodes runs, pieces past it.")
 @click.option("--reprocess", type=click.Choice(REPROCESS), default=ALL, show_default=True, help="all: every instant; failed: skip instants with a succeeded or running run; missing: skip instants with any run (scheduled or backfilled).")
 @click.option("--wait", is_flag=True, default=False, help="Follow the backfill to the end with a progress bar, then list failed instants and the command that retries them.")
 @click.option("--status", is_flag=True, default=False, help="Show the per-instant status of an earlier backfill: LAUNCHPLAN is then its execution name.")
@@ -99,32 +114,86 @@ def backfill(ctx: click.Context, verbose: bool, **options: Any) -> None:
     except BackfillUsageError as e:
         _fail(e, 2, verbose)
     except Exception as e:  # a backend or a run failed: one line, exit 1
-        _fail(e, 1, verbose)
+        _fail(e, 1, verbose, _backend_message(ctx, e, starts_nothing=options["dry_run"] or options["status"]))
     if code:
         raise click.exceptions.Exit(code)
 
 
-def _fail(error: Exception, code: int, verbose: bool) -> None:
+def _fail(error: Exception, code: int, verbose: bool, message: Optional[str] = None) -> None:
     if verbose:
         click.echo("".join(traceback.format_exception(type(error), error, error.__traceback__)), err=True)
-    message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-    click.echo(f"Error: {message}", err=True)
+    click.echo(f"Error: {message or _first_line(error)}", err=True)
     raise click.exceptions.Exit(code)
+
+
+def _first_line(error: Exception) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def _backend_message(ctx: click.Context, error: Exception, starts_nothing: bool) -> str:
+    """The error's line, naming the backend the command talked to; after a dry run or --status, which start nothing,
+    without the promise that running the command again finishes what this one started."""
+    message = _first_line(error)
+    endpoint = ctx.meta.get(_ENDPOINT)
+    if endpoint and not isinstance(error, ExecutionNameTakenError) and endpoint not in message:
+        if "the Flyte backend is" in message:
+            message = message.replace("the Flyte backend is", f"the Flyte backend at {endpoint} is", 1)
+        else:
+            message = f"{message} (Flyte backend at {endpoint})"
+    if starts_nothing:
+        message = message.replace(_RESUME, "try again when it is back (this command starts nothing)")
+    return message
 
 
 def resolve_window(
     from_date: Optional[datetime], to_date: Optional[datetime], window: Optional[timedelta]
 ) -> Tuple[datetime, datetime]:
     """(start, end) from two dates, or one date and a window length."""
-    if from_date and to_date and window:
+    given = sum(value is not None for value in (from_date, to_date, window))
+    if given == 3:
         raise InvalidWindowError("give two of --from-date, --to-date and --backfill-window, not all three")
-    if from_date and to_date:
+    if from_date is not None and to_date is not None:
         return from_date, to_date
-    if window and (from_date or to_date):
-        return (from_date, from_date + window) if from_date else (to_date - window, to_date)  # type: ignore[operator]
+    if window is not None and given == 2:
+        if window <= timedelta(0):
+            raise InvalidWindowError(f"--backfill-window {window} is an empty window: give a length above zero")
+        try:
+            return (from_date, from_date + window) if from_date is not None else (to_date - window, to_date)  # type: ignore[operator]
+        except OverflowError:
+            side = f"after --from-date {_iso(from_date)}" if from_date is not None else f"before --to-date {_iso(to_date)}"
+            raise InvalidWindowError(
+                f"--backfill-window of {str(window).replace(', 0:00:00', '')} {side} reaches past the dates that exist: {DATE_RANGE}"
+            ) from None
     raise InvalidWindowError(
         "give the window as --from-date and --to-date, or one of them with --backfill-window"
     )
+
+
+@contextmanager
+def _in_command_line_terms(lp: LaunchPlanLike, inputs: Mapping[str, Any], start: datetime, end: datetime) -> Iterator[None]:
+    """Planning errors said with the command's flags: a missing input as --input, a date overflow as a bad window."""
+    try:
+        yield
+    except MissingInputError as e:
+        facts = facts_of(lp)
+        missing = sorted(facts.required_inputs - set(inputs) - {facts.kickoff_input})
+        raise MissingInputError(
+            f"launch plan {facts.name!r} has inputs with no default that are not the schedule's kickoff input: "
+            f"give them for every run with {' '.join(f'--input {name}=VALUE' for name in missing)}"
+        ) from e
+    except OverflowError as e:
+        raise InvalidWindowError(
+            f"the window ({_iso(start)}, {_iso(end)}] reaches past the dates that exist: {DATE_RANGE}"
+        ) from e
+
+
+def _iso(value: Optional[datetime]) -> str:
+    """A date as the plan shows it (naive means UTC), or as given when UTC is past the end of the calendar."""
+    try:
+        return iso_utc(value)  # type: ignore[arg-type]
+    except (OverflowError, ValueError):
+        return str(value)
 
 
 def _run(
@@ -133,6 +202,8 @@ def _run(
     input_pairs: Sequence[str], output: str, local: bool, dry_run: bool, fail_fast: bool, status: bool, wait: bool,
     poll_interval: float, retry_failed: int, **options: Any,
 ) -> int:  # fmt: skip
+    if local:
+        _refuse_what_needs_a_backend(status, retry_failed, options)
     if status:
         remote = _remote(ctx, project, domain)
         cache = StatusCache()
@@ -156,6 +227,27 @@ def _run(
     )
 
 
+def _refuse_what_needs_a_backend(status: bool, retry_failed: int, options: Mapping[str, Any]) -> None:
+    """Flags that only a Flyte backend acts on: with --local they would be silently ignored."""
+    if status:
+        raise BackfillUsageError("--status reads an earlier backfill's runs on a Flyte backend: drop --local")
+    if retry_failed:
+        raise BackfillUsageError(
+            "--retry-failed relaunches the failed runs of a backfill on a Flyte backend: drop it with --local "
+            "(--per-node-retries retries each run locally)"
+        )
+    if not options["execute"]:
+        raise BackfillUsageError(
+            "--do-not-execute registers the backfill on a Flyte backend without running it; with --local there is "
+            "nothing to register: drop it (--dry-run shows the plan)"
+        )
+    if options["per_node_timeout"] is not None:
+        raise BackfillUsageError(
+            "--per-node-timeout is enforced by a Flyte backend; the local executor cannot stop a run that is too "
+            "slow: drop it with --local"
+        )
+
+
 def _plan_options(options: dict) -> dict:
     keys = ("parallel", "per_node_timeout", "per_node_retries", "reverse", "timezone", "anchor", "max_parallelism",
             "overwrite_cache", "max_runs", "max_nodes", "shape", "reprocess")  # fmt: skip
@@ -173,9 +265,9 @@ def _run_local(file, name, start, end, input_pairs, output, dry_run, failure_pol
     if not name:
         raise BackfillUsageError("--local needs the Python file and the launch plan's name: FILE LAUNCHPLAN")
     lp = load_launch_plan(file, name)
-    plan = plan_backfill(
-        start, end, lp, failure_policy=failure_policy, inputs=parse_inputs(input_pairs, lp), **_plan_options(options)
-    )
+    inputs = parse_inputs(input_pairs, lp)
+    with _in_command_line_terms(lp, inputs, start, end):
+        plan = plan_backfill(start, end, lp, failure_policy=failure_policy, inputs=inputs, **_plan_options(options))
     if dry_run:
         _print_plan(plan, output)
         return 0
@@ -196,7 +288,10 @@ def _run_local(file, name, start, end, input_pairs, output, dry_run, failure_pol
 def _remote(ctx: click.Context, project: str, domain: str) -> Any:
     if ctx.obj is None:
         ctx.obj = {}  # run outside pyflyte (python -m flytekitplugins.backfill)
-    return get_and_save_remote_with_click_context(ctx, project, domain)
+    remote = get_and_save_remote_with_click_context(ctx, project, domain)
+    platform = getattr(getattr(remote, "config", None), "platform", None)
+    ctx.meta[_ENDPOINT] = getattr(platform, "endpoint", None)  # named in the errors of an unreachable backend
+    return remote
 
 
 def _follow(read: Any, interval: float) -> BackfillStatus:
@@ -227,10 +322,11 @@ def _run_remote(ctx, project, domain, name, lp_version, start, end, input_pairs,
     lp = fetch_launch_plan(remote, name, lp_version, project, domain)
     request = dict(project=project, domain=domain, failure_policy=failure_policy, inputs=parse_inputs(input_pairs, lp),
                    **_plan_options(options))  # fmt: skip
-    launched = launch_backfill(
-        remote, lp, start, end, version=options["version"], execution_name=options["execution_name"], dry_run=dry_run,
-        execute=options["execute"], **request,
-    )  # fmt: skip
+    with _in_command_line_terms(lp, request["inputs"], start, end):
+        launched = launch_backfill(
+            remote, lp, start, end, version=options["version"], execution_name=options["execution_name"],
+            dry_run=dry_run, execute=options["execute"], **request,
+        )  # fmt: skip
     if dry_run:
         _print_plan(launched.plan, output)
         return 0
@@ -239,7 +335,8 @@ def _run_remote(ctx, project, domain, name, lp_version, start, end, input_pairs,
             _print_plan(launched.plan, output, {"nothing_to_run": True})
         else:
             skipped = len(launched.plan.skipped)
-            click.echo(f"Nothing to run: all {skipped:,} instants in the window already have a run (--reprocess {options['reprocess']})")
+            which = "the one instant in the window already has" if skipped == 1 else f"all {skipped:,} instants in the window already have"
+            click.echo(f"Nothing to run: {which} a run (--reprocess {options['reprocess']})")
         return 0
     entity = launched.execution or launched.workflow
     url = remote.generate_console_url(entity)
@@ -254,7 +351,7 @@ def _run_remote(ctx, project, domain, name, lp_version, start, end, input_pairs,
         extra["execution_name"] = launched.execution.id.name
     if output != "json":
         plan = launched.plan
-        click.echo(f"{len(plan.instants):,} runs of {plan.launch_plan_name}, {plan.first_instant.isoformat()} .. {plan.last_instant.isoformat()}")
+        click.echo(f"{count_of(len(plan.instants), 'run')} of {plan.launch_plan_name}, {plan.first_instant.isoformat()} .. {plan.last_instant.isoformat()}")
         click.secho(message, fg="green")
     if not (wait and launched.execution is not None):
         if output == "json":
@@ -266,7 +363,7 @@ def _run_remote(ctx, project, domain, name, lp_version, start, end, input_pairs,
             break
         request.update(reprocess=FAILED, past_runs=as_past_runs(result))
         again = launch_backfill(remote, lp, start, end, execution_name=f"{launched.execution.id.name}-retry{attempt}", **request)
-        click.echo(f"Retry {attempt} of {retry_failed}: {len(again.plan.instants):,} failed instants in execution {again.execution.id.name}", err=True)
+        click.echo(f"Retry {attempt} of {retry_failed}: {count_of(len(again.plan.instants), 'failed instant')} in execution {again.execution.id.name}", err=True)
         result = merged(result, _follow_to_end(remote, again.execution.id.name, project, domain, poll_interval))
     retry = retry_command(ctx, start, end)
     if output == "json":  # one document: the plan, where it runs, and how it ended

@@ -4,6 +4,7 @@ with flytekit's local executor, honouring order, per-run retries and the failure
 from __future__ import annotations
 
 import importlib.util
+import re
 import sys
 import time
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ class RunResult:
     seconds: float = 0.0
     attempts: int = 0
     error: Optional[str] = None
+    cause: Optional[str] = None  # the first line of the innermost exception: why the run failed
 
 
 def load_launch_plan(path: str, name: str) -> LaunchPlan:
@@ -44,11 +46,12 @@ def load_launch_plan(path: str, name: str) -> LaunchPlan:
     plans = {v.name: v for v in vars(module).values() if isinstance(v, LaunchPlan)}
     if name in plans:
         return plans[name]
-    variables = sorted(k for k, v in vars(module).items() if isinstance(v, LaunchPlan))
-    raise MissingLaunchPlanError(
-        f"{path} defines no launch plan {name!r}; it defines {variables or 'none'}"
-        + (f" (launch plan names {sorted(plans)})" if plans else "")
+    defined = sorted(
+        variable if plan.name == variable else f"{variable} (named {plan.name})"
+        for variable, plan in vars(module).items()
+        if isinstance(plan, LaunchPlan)
     )
+    raise MissingLaunchPlanError(f"{path} defines no launch plan {name!r}; it defines {', '.join(defined) or 'none'}")
 
 
 def _import_file(file: Path) -> ModuleType:
@@ -85,11 +88,26 @@ def run_locally(plan: BackfillPlan, on_result: Callable[[RunResult], None] = lam
 
 def _run_one(plan: BackfillPlan, instant: datetime) -> RunResult:
     began = time.perf_counter()
-    error = None
+    error = cause = None
     for attempt in range(1, plan.per_node_retries + 2):
         try:
             plan.launch_plan(**plan.inputs_for(instant))
             return RunResult(instant, SUCCEEDED, time.perf_counter() - began, attempt)
         except Exception as e:  # a user's task can raise anything; it is reported, not re-raised
-            error = f"{type(e).__name__}: {e}"
-    return RunResult(instant, FAILED, time.perf_counter() - began, plan.per_node_retries + 1, error)
+            error, cause = f"{type(e).__name__}: {e}", cause_of(e)
+    return RunResult(instant, FAILED, time.perf_counter() - began, plan.per_node_retries + 1, error, cause)
+
+
+# flytekit's local executor prefixes a task's exception message with where it happened (base_task.py, scopes.py)
+_FLYTEKIT_PREFIX = re.compile(r"^\s*Error encountered while (executing|converting inputs of) '[^']*':\s*$")
+
+
+def cause_of(error: BaseException) -> str:
+    """``Type: message`` of the innermost exception of the ``raise ... from`` chain, its first line after flytekit's
+    prefixes. An exception raised while handling another keeps its own message: that one is context, not cause."""
+    seen = {id(error)}
+    while error.__cause__ is not None and id(error.__cause__) not in seen:
+        error = error.__cause__
+        seen.add(id(error))
+    lines = [line.strip() for line in str(error).splitlines() if line.strip() and not _FLYTEKIT_PREFIX.match(line)]
+    return f"{type(error).__name__}: {lines[0]}" if lines else type(error).__name__

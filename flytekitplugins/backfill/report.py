@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import math
+from datetime import date, datetime, timedelta
+from enum import Enum
 from typing import Any, Dict, Sequence
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from .local import FAILED, NOT_RUN, SUCCEEDED, RunResult
@@ -18,10 +23,40 @@ def plan_as_json(plan: BackfillPlan) -> str:
     return json.dumps(plan_summary(plan), indent=2)
 
 
+def count_of(n: int, noun: str) -> str:
+    """``1 run``, ``2 runs``, ``10,000 runs``."""
+    return f"{n:,} {noun}" + ("" if n == 1 else "s")
+
+
+def json_value(value: Any) -> Any:
+    """An input value as JSON: datetimes in ISO 8601 (UTC, as Flyte reads naive ones), durations as protobuf's
+    JSON form (``3600s``), enums by value, dataclasses as objects; anything else as its string."""
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if isinstance(value, datetime):
+        return iso_utc(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, timedelta):
+        return f"{value.total_seconds():g}s"
+    if isinstance(value, Enum):
+        return json_value(value.value)
+    if isinstance(value, (list, tuple)):
+        return [json_value(item) for item in value]
+    if isinstance(value, dict):
+        return {str(key): json_value(item) for key, item in value.items()}
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return json_value(dataclasses.asdict(value))
+    return str(value)
+
+
 def plan_summary(plan: BackfillPlan) -> Dict[str, Any]:
     """The plan with the names it will be registered and started under."""
     return {
         **plan.to_dict(),
+        "inputs": {name: json_value(value) for name, value in plan.inputs},
         "first": iso_utc(plan.first_instant) if plan.instants else None,
         "last": iso_utc(plan.last_instant) if plan.instants else None,
         "workflow": {"name": plan.workflow_name, "version": plan.version},
@@ -35,7 +70,7 @@ def print_plan(console: Console, plan: BackfillPlan) -> None:
     console.print(
         f"[bold]{plan.launch_plan_name}[/bold]"
         + (f" version {plan.launch_plan_version}" if plan.launch_plan_version else "")
-        + f": {len(plan.instants):,} runs of {summary['schedule']}"
+        + f": {count_of(len(plan.instants), 'run')} of {summary['schedule']}"
     )
     console.print(
         f"window ({summary['window']['start_exclusive']}, {summary['window']['end_inclusive']}]"
@@ -46,18 +81,23 @@ def print_plan(console: Console, plan: BackfillPlan) -> None:
         + (f", at most {plan.max_parallelism} at once" if plan.max_parallelism else "")
         + f", {plan.failure_policy.name}, retries {plan.per_node_retries}"
         + (f", timeout {plan.per_node_timeout}" if plan.per_node_timeout else "")
-        + (f", inputs {summary['inputs']}" if plan.inputs else "")
+        + (f", inputs {escape(_as_flags(summary['inputs']))}" if plan.inputs else "")
     )
     table = Table("#", "instant (UTC)", "runs at")
     for index, (instant, where) in enumerate(zip(plan.instants, plan.run_locations()), 1):
         table.add_row(str(index), iso_utc(instant), where)
     console.print(table)
     if plan.skipped:
-        console.print(f"{len(plan.skipped):,} instants skipped (--reprocess {plan.reprocess}):")
+        console.print(f"{count_of(len(plan.skipped), 'instant')} skipped (--reprocess {plan.reprocess}):")
         skipped = Table("instant (UTC)", "why")
         for instant, reason in plan.skipped:
             skipped.add_row(iso_utc(instant), reason)
         console.print(skipped)
+
+
+def _as_flags(inputs: Dict[str, Any]) -> str:
+    """``region=apac, tags=[1, 2]``: the inputs as --input gives them."""
+    return ", ".join(f"{name}={value if isinstance(value, str) else json.dumps(value)}" for name, value in inputs.items())
 
 
 def print_status(console: Console, status: BackfillStatus, only_failed: bool) -> None:
@@ -76,8 +116,9 @@ def print_results(console: Console, results: Sequence[RunResult]) -> None:
     """One row per instant with its status, duration and error, then the counts."""
     table = Table("instant (UTC)", "status", "duration", "attempts", "error")
     for r in results:
-        error = (r.error or "").splitlines()[0][:120] if r.error else ""
-        table.add_row(iso_utc(r.instant), _styled(r.status), f"{r.seconds:.2f} s", str(r.attempts), error)
+        error = (r.cause or r.error or "").strip()
+        error = error.splitlines()[0][:120] if error else ""
+        table.add_row(iso_utc(r.instant), _styled(r.status), f"{r.seconds:.2f} s", str(r.attempts), escape(error))
     console.print(table)
     counts = {status: sum(r.status == status for r in results) for status in (SUCCEEDED, FAILED, NOT_RUN)}
     console.print(", ".join(f"{n} {status.lower().replace('_', ' ')}" for status, n in counts.items()))
@@ -96,4 +137,5 @@ def result_as_dict(result: RunResult) -> Dict[str, Any]:
         "seconds": round(result.seconds, 3),
         "attempts": result.attempts,
         "error": result.error,
+        "cause": result.cause,
     }
