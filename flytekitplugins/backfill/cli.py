@@ -30,13 +30,13 @@ from .plan import DEFAULT_MAX_NODES, SHAPES, BackfillPlan, plan_backfill
 from .remote import fetch_launch_plan, launch_backfill
 from .report import count_of, plan_summary, print_plan, print_results, print_status, result_as_dict
 from .reprocess import ALL, FAILED, REPROCESS
+from .retries import RESUME
 from .status import BackfillStatus, StatusCache, as_past_runs, backfill_status, follow, merged
 from .times import iso_utc
 
 DEFAULT_MAX_RUNS = 10_000
 MAX_INT32, MAX_UINT32 = 2**31 - 1, 2**32 - 1  # max_parallelism is a protobuf int32, a node's retries a uint32
 _ENDPOINT = "flytekitplugins.backfill.endpoint"  # ctx.meta key: the backend this command talks to
-_RESUME = "run the same command again when it is back: it finishes what this one started, without duplicates"
 
 HELP = """
 Backfill a scheduled launch plan: run it once for every instant its schedule fires in the window
@@ -142,7 +142,7 @@ def _backend_message(ctx: click.Context, error: Exception, starts_nothing: bool)
         else:
             message = f"{message} (Flyte backend at {endpoint})"
     if starts_nothing:
-        message = message.replace(_RESUME, "try again when it is back (this command starts nothing)")
+        message = message.replace(RESUME, "try again when it is back (this command starts nothing)")
     return message
 
 

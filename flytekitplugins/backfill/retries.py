@@ -19,6 +19,7 @@ from .errors import BackfillBackendError
 
 T = TypeVar("T")
 TRANSIENT = (FlyteSystemUnavailableException, FlyteTimeout)
+RESUME = "run the same command again when it is back: it finishes what this one started, without duplicates"
 RPC_DEADLINE_SECONDS = 30.0  # each gRPC call of a step; a registration of 1,000,000 runs sends 280 KB a call
 
 
@@ -35,7 +36,7 @@ def with_backoff(
             if attempt == attempts:
                 raise BackfillBackendError(
                     f"{what} failed {attempts} times: the Flyte backend is unavailable or timing out ({type(e).__name__}); "
-                    "run the same command again when it is back: it finishes what this one started, without duplicates"
+                    + RESUME
                 ) from e
             sleep(first_wait * 2 ** (attempt - 1))
     raise AssertionError("unreachable")

@@ -25,7 +25,7 @@ def as_utc(value: datetime, what: str = "date") -> datetime:
 def stamp(instant: datetime) -> str:
     """The instant in ISO 8601 basic form, lower case, as node ids carry it: ``20240310t070000z``."""
     fraction = f"{instant.microsecond:06d}" if instant.microsecond else ""
-    return instant.strftime("%Y%m%dt%H%M%S") + fraction + "z"
+    return f"{instant.year:04d}" + instant.strftime("%m%dt%H%M%S") + fraction + "z"  # %Y is not padded for year 1
 
 
 def resolve_timezone(zone: TimezoneLike) -> tzinfo:
