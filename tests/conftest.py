@@ -1,8 +1,15 @@
+import os
 import sys
 from pathlib import Path
 from typing import Iterator
 
 import pytest
+from hypothesis import settings
+
+# CI draws the same examples every run (a landing should not hang on a lucky draw); development runs draw new ones.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 

@@ -279,7 +279,11 @@ def test_the_array_shape_dry_run_names_array_elements_not_node_ids():
 # 12. -v is --version -------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("version", [["-v", "--local"], ["--version", "--dry-run"], ["-v", "-x"]])
+@pytest.mark.parametrize(
+    "version",
+    [["-v", "--local"], ["--version", "--dry-run"], ["-v", "-x"], ["--version=--local"],
+     ["-v", "--local", "-v", "v2"]],  # a later -v hides the first from click (found by the fuzz test)
+)  # fmt: skip
 def test_a_version_that_looks_like_a_flag_is_refused_with_a_hint(version):
     line = refused(*version, FLOWS, "nightly_lp", *WEEK, "--dry-run")
     assert "-v is --version here" in line and "--verbose" in line and "pyflyte -v" in line

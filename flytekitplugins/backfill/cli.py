@@ -52,20 +52,28 @@ in-process with flytekit's local executor.
 """
 
 
-def _version_is_not_a_flag(ctx: click.Context, param: click.Parameter, value: Optional[str]) -> Optional[str]:
-    """`pyflyte backfill -v --local f.py lp` would take --local as the version and go to the backend."""
-    if value is not None and value.startswith("-"):
-        raise click.BadParameter(
-            f"{value!r} looks like a flag: -v is --version here; for verbose use --verbose or pyflyte -v before backfill",
-            ctx, param,
-        )  # fmt: skip
-    return value
+def _version_that_looks_like_a_flag(args: Sequence[str]) -> Optional[str]:
+    """A -v/--version value that starts with '-': `pyflyte backfill -v --local f.py lp` would take --local as the
+    version and go to the backend. Read from the raw arguments, since a later -v hides an earlier one from click."""
+    for arg, following in zip(args, list(args[1:]) + [""]):
+        if arg in ("-v", "--version") and following.startswith("-"):
+            return following
+        if arg.startswith("--version=-"):
+            return arg.split("=", 1)[1]
+    return None
 
 
 class BackfillCommand(click.RichCommand):
     """Turns click's usage errors into one line and exit code 2."""
 
     def parse_args(self, ctx: click.Context, args: list) -> list:
+        flag = _version_that_looks_like_a_flag(args)
+        if flag is not None:
+            click.echo(
+                f"Error: {flag!r} looks like a flag: -v is --version here; for verbose use --verbose or pyflyte -v "
+                "before backfill", err=True,
+            )  # fmt: skip
+            raise click.exceptions.Exit(2)
         try:
             return super().parse_args(ctx, args)
         except click.UsageError as e:
@@ -76,7 +84,7 @@ class BackfillCommand(click.RichCommand):
 @click.command("backfill", cls=BackfillCommand, help=HELP)
 @project_option_dec
 @domain_option_dec
-@click.option("-v", "--version", default=None, callback=_version_is_not_a_flag, help="Version to register the backfill workflow under. Default: a digest of the request.")
+@click.option("-v", "--version", default=None, help="Version to register the backfill workflow under. Default: a digest of the request.")
 @click.option("-n", "--execution-name", default=None, help="Execution name. Default: a digest of the request, so a repeated command starts no second execution.")
 @click.option("--dry-run", is_flag=True, default=False, show_default=True, help="Print the plan (every run) and stop: nothing is registered or executed.")
 @click.option("--parallel/--serial", default=False, show_default=True, help="Runs side by side (bounded by --max-parallelism) or one after another.")
