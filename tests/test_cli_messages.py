@@ -454,3 +454,20 @@ def test_the_command_line_fuzzed_is_one_line_and_an_exit_code(args):
         lines = [line for line in result.stderr.splitlines() if line.strip()]
         assert len(lines) == 1 and lines[0].startswith("Error:"), (args, result.output)
     assert local_flows.RAN == [], args
+
+
+# 21. a long dry-run table ---------------------------------------------------------------------------------------------
+
+
+def test_a_long_dry_run_table_shows_its_ends_and_how_many_are_between():
+    year = ["--from-date", "2023-01-01", "--to-date", "2024-01-01", "--max-runs", "100000"]  # 365 nightly runs
+    result = invoke("--local", FLOWS, "nightly_lp", *year, "--dry-run", env=WIDE)
+    assert result.exit_code == 0, result.output
+    rows = [line for line in result.stdout.splitlines() if "T00:00:00Z" in line and "│" in line]
+    assert len(rows) == 40  # the first 20 and the last 20
+    assert "2023-01-21T00:00:00Z" in result.stdout and "2023-01-22T00:00:00Z" not in result.stdout  # runs 1..20
+    assert "2023-12-13T00:00:00Z" in result.stdout and "2023-12-12T00:00:00Z" not in result.stdout  # 346..365
+    assert "325 runs more: --all-rows or --output json lists every one" in result.stdout
+    every = invoke("--local", FLOWS, "nightly_lp", *year, "--dry-run", "--all-rows", env=WIDE)
+    assert len([line for line in every.stdout.splitlines() if "T00:00:00Z" in line and "│" in line]) == 365
+    assert "more:" not in every.stdout

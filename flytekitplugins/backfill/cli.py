@@ -102,6 +102,7 @@ class BackfillCommand(click.RichCommand):
 @click.option("--anchor", type=DateType(), default=None, help="A FixedRate schedule's real activation time: runs fall on anchor + k * period (default: --from-date).")
 @click.option("--input", "input_pairs", multiple=True, metavar="NAME=VALUE", help="Value of a default input for every run; repeatable.")
 @click.option("--output", type=click.Choice(["table", "json"]), default="table", show_default=True, help="How to print the plan.")
+@click.option("--all-rows", is_flag=True, default=False, help="Print every run of a long plan's table (by default the first and last 20 past 60).")
 @click.option("--max-runs", type=click.IntRange(min=1), default=DEFAULT_MAX_RUNS, show_default=True, help="Refuse windows with more runs than this.")
 @click.option("--max-nodes", type=click.IntRange(min=2), default=DEFAULT_MAX_NODES, show_default=True, help="FlyteAdmin's node limit per workflow (registration.maxWorkflowNodes); past it the runs go into a tree of pieces.")
 @click.option("--shape", type=click.Choice(SHAPES), default=None, help="Force one node per run (nodes), a tree of pieces (pieces) or one ArrayNode over all runs (array). Default: nodes up to --max-nodes runs, pieces past it.")
@@ -262,11 +263,11 @@ def _plan_options(options: dict) -> dict:
     return {k: options[k] for k in keys}
 
 
-def _print_plan(plan: BackfillPlan, output: str, extra: Optional[dict] = None) -> None:
+def _print_plan(plan: BackfillPlan, output: str, extra: Optional[dict] = None, every_row: bool = False) -> None:
     if output == "json":
         click.echo(json.dumps({**plan_summary(plan), **(extra or {})}, indent=2))
     else:
-        print_plan(Console(), plan)
+        print_plan(Console(), plan, every_row)
 
 
 def _run_local(file, name, start, end, input_pairs, output, dry_run, failure_policy, options) -> int:  # type: ignore[no-untyped-def]
@@ -277,7 +278,7 @@ def _run_local(file, name, start, end, input_pairs, output, dry_run, failure_pol
     with _in_command_line_terms(lp, inputs, start, end):
         plan = plan_backfill(start, end, lp, failure_policy=failure_policy, inputs=inputs, **_plan_options(options))
     if dry_run:
-        _print_plan(plan, output)
+        _print_plan(plan, output, every_row=options["all_rows"])
         return 0
     console = Console(stderr=True)
     columns = (TextColumn("backfill"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
@@ -336,7 +337,7 @@ def _run_remote(ctx, project, domain, name, lp_version, start, end, input_pairs,
             dry_run=dry_run, execute=options["execute"], **request,
         )  # fmt: skip
     if dry_run:
-        _print_plan(launched.plan, output)
+        _print_plan(launched.plan, output, every_row=options["all_rows"])
         return 0
     if not launched.plan.instants:
         if output == "json":

@@ -7,7 +7,7 @@ import json
 import math
 from datetime import date, datetime, timedelta
 from enum import Enum
-from typing import Any, Dict, Sequence
+from typing import Any, Dict, Sequence, Tuple
 
 from rich.console import Console
 from rich.markup import escape
@@ -64,8 +64,30 @@ def plan_summary(plan: BackfillPlan) -> Dict[str, Any]:
     }
 
 
-def print_plan(console: Console, plan: BackfillPlan) -> None:
-    """A header with the options, then one row per run in run order."""
+LONG_TABLE, ENDS = 60, 20  # a table of more rows shows its first and last 20 and says how many are between
+
+
+def _rows_to_show(count: int, every_row: bool) -> Tuple[range, range]:
+    """The row indexes to print: all of them, or the first and last ``ENDS`` of a long table."""
+    if every_row or count <= LONG_TABLE:
+        return range(count), range(0)
+    return range(ENDS), range(count - ENDS, count)
+
+
+def _add_rows(table: Table, rows: Sequence[Sequence[str]], every_row: bool, what: str) -> None:
+    head, tail = _rows_to_show(len(rows), every_row)
+    for index in head:
+        table.add_row(*rows[index])
+    if tail:
+        more = f"{count_of(len(rows) - len(head) - len(tail), what)} more: --all-rows or --output json lists every one"
+        table.add_row("...", more, *[""] * (len(table.columns) - 2))
+        for index in tail:
+            table.add_row(*rows[index])
+
+
+def print_plan(console: Console, plan: BackfillPlan, every_row: bool = False) -> None:
+    """A header with the options, then a row per run in run order (the first and last 20 of a long plan, unless
+    ``every_row``): rich renders a table of 35,000 rows in about 10 s."""
     summary = plan_summary(plan)
     console.print(
         f"[bold]{plan.launch_plan_name}[/bold]"
@@ -84,14 +106,13 @@ def print_plan(console: Console, plan: BackfillPlan) -> None:
         + (f", inputs {escape(_as_flags(summary['inputs']))}" if plan.inputs else "")
     )
     table = Table("#", "instant (UTC)", "runs at")
-    for index, (instant, where) in enumerate(zip(plan.instants, plan.run_locations()), 1):
-        table.add_row(str(index), iso_utc(instant), where)
+    runs = [(str(i), iso_utc(t), where) for i, (t, where) in enumerate(zip(plan.instants, plan.run_locations()), 1)]
+    _add_rows(table, runs, every_row, "run")
     console.print(table)
     if plan.skipped:
         console.print(f"{count_of(len(plan.skipped), 'instant')} skipped (--reprocess {plan.reprocess}):")
         skipped = Table("instant (UTC)", "why")
-        for instant, reason in plan.skipped:
-            skipped.add_row(iso_utc(instant), reason)
+        _add_rows(skipped, [(iso_utc(t), reason) for t, reason in plan.skipped], every_row, "instant")
         console.print(skipped)
 
 
