@@ -14,7 +14,7 @@ Backfills of ours that are still running also cover the instants they have not s
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Callable, Dict, Iterator, List, Optional, Tuple
 
 from flyteidl.core import workflow_pb2
@@ -28,7 +28,8 @@ from .node_ids import PIECE_RUN_ID, SUBNODE_ID, instant_of_node_id
 from .reprocess import PastRun
 from .retries import with_backoff
 from .schedules import in_window
-from .times import as_utc
+from .piece_workflows import INSTANTS
+from .times import as_utc, timestamp_utc
 from .tree_status import TreeReader, is_tree
 
 PAGE = 200
@@ -68,7 +69,7 @@ def instants_of_backfill(template: workflow_pb2.WorkflowTemplate, kickoff_input:
         if node.HasField("array_node"):
             for binding in node.array_node.node.inputs:
                 if binding.var == kickoff_input:
-                    instants = [_utc(b.scalar.primitive.datetime) for b in binding.binding.collection.bindings]
+                    instants = [timestamp_utc(b.scalar.primitive.datetime) for b in binding.binding.collection.bindings]
         else:
             instant = instant_of_node_id(node.id)
             if instant is not None:
@@ -85,10 +86,6 @@ def target_of_backfill(template: workflow_pb2.WorkflowTemplate) -> Optional[str]
         if ref.name:
             return ref.name
     return None
-
-
-def _utc(stamp) -> datetime:  # type: ignore[no-untyped-def]
-    return stamp.ToDatetime().replace(tzinfo=timezone.utc)
 
 
 class BackfillReader:
@@ -129,7 +126,7 @@ class BackfillReader:
         key = (piece_id.project, piece_id.domain, piece_id.name)
         if key not in self._instants:
             data = with_backoff("reading a piece's instants", lambda: self.remote.client.get_execution_data(piece_id))
-            literal = (data.full_inputs.literals or {}).get("instants") if data.full_inputs else None
+            literal = (data.full_inputs.literals or {}).get(INSTANTS) if data.full_inputs else None
             items = literal.collection.literals if literal is not None and literal.collection else []
             self._instants[key] = [as_utc(item.scalar.primitive.datetime) for item in items]
         return self._instants[key]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone, tzinfo
-from typing import Optional, Union
+from typing import Any, Optional, Union
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .errors import InvalidWindowError, UnknownTimezoneError
@@ -20,6 +20,11 @@ def as_utc(value: datetime, what: str = "date") -> datetime:
     if value.tzinfo is None or value.utcoffset() is None:
         return value.replace(tzinfo=UTC)
     return value.astimezone(UTC)
+
+
+def timestamp_utc(stamp: Any) -> datetime:
+    """A protobuf Timestamp (as a literal's datetime carries it) as a UTC-aware datetime."""
+    return stamp.ToDatetime().replace(tzinfo=UTC)
 
 
 def stamp(instant: datetime) -> str:

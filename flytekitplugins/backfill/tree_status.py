@@ -2,8 +2,8 @@
 
 A node-shape backfill's nodes each launch one run; a pieces-shape backfill's nodes launch pieces whose nodes launch
 the runs (pieces.py). Walking the tree with ListNodeExecutions, one call per execution of the tree, gives every
-instant its latest run (a node execution shows the child of its latest attempt) without reading any other run of
-the launch plan. The instants come from the registered workflow: node ids in the node shape, the literal slices a
+instant its run without reading any other run of the launch plan. A node shows its run's phase (FlyteAdmin keeps the child of a node's first attempt, so after a
+timeout retry the run named is the first one). The instants come from the registered workflow: node ids in the node shape, the literal slices a
 top workflow hands its leaf pieces, or the fixed slices of its parts. A piece whose node has ended is read once and
 remembered, so a later poll reads only the pieces still running.
 """
@@ -11,7 +11,7 @@ remembered, so a later poll reads only the pieces still running.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, Dict, List, Optional, Sequence
 
 from flyteidl.admin import common_pb2, node_execution_pb2
@@ -24,6 +24,7 @@ from .node_ids import instant_of_node_id
 from .piece_workflows import INSTANTS
 from .pieces import index_id
 from .retries import with_backoff
+from .times import timestamp_utc
 
 NodePhase = core_execution_pb2.NodeExecution.Phase
 ENDED = frozenset({NodePhase.SUCCEEDED, NodePhase.FAILED, NodePhase.ABORTED, NodePhase.SKIPPED, NodePhase.TIMED_OUT,
@@ -38,16 +39,11 @@ def is_tree(template: workflow_pb2.WorkflowTemplate) -> bool:
     return not any(node.HasField("array_node") for node in template.nodes)
 
 
-def _utc(stamp: Any) -> datetime:
-    return stamp.ToDatetime().replace(tzinfo=timezone.utc)
-
-
 class TreeReader:
-    """Reads a backfill's tree; keeps what has ended (and the parts' instants) across polls. ``calls`` counts RPCs."""
+    """Reads a backfill's tree; keeps what has ended (and the parts' instants) across polls."""
 
     def __init__(self, remote: FlyteRemote):
         self.remote = remote
-        self.calls = 0
         self._ended: Dict[str, List[tuple]] = {}  # execution name of an ended piece -> its (instant, status, run)
         self._part_rows: Dict[str, List[List[datetime]]] = {}  # part launch plan version/name -> its slices
 
@@ -73,17 +69,16 @@ class TreeReader:
             if instant is not None:
                 found.append(instant)
             elif _PIECE_NODE.match(node.id):
-                slices = self._slices_of(node)
-                found += _flat(slices) if slices and isinstance(slices[0], list) else slices
+                found += _instants_in(self._slices_of(node))
         return found
 
     def _piece(self, execution: Optional[Any], slices: Sequence, ended: bool) -> List[tuple]:
         """The runs under one piece node: its slice of instants (a leaf) or its slices (a part)."""
-        is_part = bool(slices) and isinstance(slices[0], (list, tuple))
+        is_part = _is_part(slices)
         child = _child_of(execution)
         if child is None:
             status = NOT_RUN if ended or _ended(execution) else PENDING
-            return [(t, status, None) for t in (_flat(slices) if is_part else slices)]
+            return [(t, status, None) for t in _instants_in(slices)]
         if child.name in self._ended:
             return self._ended[child.name]
         piece_ended = ended or _ended(execution)
@@ -102,18 +97,17 @@ class TreeReader:
         """A top node's instants: the literal slice it hands a leaf piece, or the slices its part holds fixed."""
         for binding in node.inputs:
             if binding.var == INSTANTS:
-                return [_utc(b.scalar.primitive.datetime) for b in binding.binding.collection.bindings]
+                return [timestamp_utc(b.scalar.primitive.datetime) for b in binding.binding.collection.bindings]
         ref = node.workflow_node.launchplan_ref
         key = f"{ref.name}:{ref.version}"
         if key not in self._part_rows:
-            self.calls += 1
             request = common_pb2.ObjectGetRequest(id=ref)
             part = with_backoff(  # the raw proto: flytekit's models would convert 10,000 literals one by one
                 "reading a part of the backfill",
                 lambda: RawSynchronousFlyteClient.get_launch_plan(self.remote.client, request),
             )
             rows = part.spec.fixed_inputs.literals[INSTANTS].collection.literals
-            self._part_rows[key] = [[_utc(t.scalar.primitive.datetime) for t in row.collection.literals] for row in rows]
+            self._part_rows[key] = [[timestamp_utc(t.scalar.primitive.datetime) for t in row.collection.literals] for row in rows]
         return self._part_rows[key]
 
     def node_executions(self, execution_id: Any) -> Dict[str, Any]:
@@ -123,7 +117,6 @@ class TreeReader:
         token = ""
         while True:
             request = node_execution_pb2.NodeExecutionListRequest(workflow_execution_id=ident, limit=PAGE, token=token)
-            self.calls += 1
             page = with_backoff(
                 "reading the backfill's node executions",
                 lambda: RawSynchronousFlyteClient.list_node_executions_paginated(self.remote.client, request),
@@ -153,5 +146,10 @@ def _run(instant: datetime, execution: Optional[Any], ended: bool) -> tuple:
     return instant, NodePhase.Name(execution.closure.phase), child.name if child else None
 
 
-def _flat(slices: Sequence[Sequence[datetime]]) -> List[datetime]:
-    return [t for s in slices for t in s]
+def _is_part(slices: Sequence) -> bool:
+    """A leaf piece's node holds a slice of instants; a part's, a list of slices."""
+    return bool(slices) and isinstance(slices[0], (list, tuple))
+
+
+def _instants_in(slices: Sequence) -> List[datetime]:
+    return [t for s in slices for t in s] if _is_part(slices) else list(slices)
