@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from flytekit.clis.sdk_in_container.backfill import backfill as builtin_backfill
 from flytekit.clis.sdk_in_container.pyflyte import main as pyflyte
 
-from flytekitplugins.backfill import cli
+from flytekitplugins.backfill import cli, retries
 from flytekitplugins.backfill.cli_types import DateType
 
 HERE = Path(__file__).resolve().parent
@@ -199,11 +199,14 @@ def test_verbose_shows_the_traceback_and_keeps_the_exit_code(verbose):
     assert "Traceback (most recent call last)" in result.stderr and "InvalidWindowError" in result.stderr
 
 
-def test_unreachable_backend_is_one_line_and_exit_code_1():
+def test_unreachable_backend_is_one_error_line_after_the_waits_and_exit_code_1(monkeypatch):
+    monkeypatch.setattr(retries, "LAUNCH", retries.Patience(budget=1.0, first_wait=0.1))
     env = {"FLYTE_PLATFORM_URL": "127.0.0.1:9", "FLYTE_PLATFORM_INSECURE": "True"}
     result = invoke("nightly_lp", *WEEK, env=env)
     assert result.exit_code == 1, result.output
-    assert result.stderr.startswith("Error: ") and len(result.stderr.strip().splitlines()) == 1
+    *waits, error = result.stderr.strip().splitlines()
+    assert error.startswith("Error: fetching the launch plan failed") and "127.0.0.1:9" in error
+    assert waits and all(line.startswith("Waiting: the Flyte backend at 127.0.0.1:9 is unavailable") for line in waits)
 
 
 @pytest.mark.parametrize(

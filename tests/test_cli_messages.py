@@ -2,7 +2,6 @@
 a backend failure one line and exit code 1, never a traceback without --verbose. Each test reproduces one rough edge
 a new user hit; the fuzz test at the end throws flags and values, valid and junk, at the command line."""
 
-import inspect
 import json
 import re
 import subprocess
@@ -70,11 +69,8 @@ def fresh_flows():
 
 @pytest.fixture
 def no_backoff_waits(monkeypatch):
-    """The backoff between rounds of retries at 0 s, so that an unreachable backend fails at once."""
-    names = [p.name for p in inspect.signature(retries.with_backoff).parameters.values() if p.default is not p.empty]
-    defaults = dict(zip(names, retries.with_backoff.__defaults__))
-    defaults["first_wait"] = 0.0
-    monkeypatch.setattr(retries.with_backoff, "__defaults__", tuple(defaults[n] for n in names))
+    """No time to wait for the backend, so that an unreachable backend fails at its first attempt."""
+    monkeypatch.setattr(retries, "LAUNCH", retries.Patience(budget=0.0))
 
 
 def invoke(*args, env=None):

@@ -1,23 +1,49 @@
-"""Faults on the way to the backend: a second run of the same command finishes the job, and the server's records show
-every instant in exactly one execution, nothing registered twice with different content, no duplicate execution."""
+"""Faults on the way to the backend: outages ridden out, a second run of the same command finishes the job, and the
+server's records show every instant in exactly one execution, nothing registered twice with different content, no
+duplicate execution, and every call sent once unless it needs retrying (issue 10, #8, #10, #13, #14, #15)."""
 
+import json
+import threading
+import time
+from datetime import timezone
 
 import grpc
 import pytest
 from click.testing import CliRunner
 from flytekit.clis.sdk_in_container.pyflyte import main as pyflyte
+from flytekit.configuration import ImageConfig, SerializationSettings
 from flytekit.exceptions.system import FlyteSystemUnavailableException
+from flytekit.exceptions.user import FlyteTimeout
 
-from flytekitplugins.backfill import BackfillBackendError
-from flytekitplugins.backfill.retries import with_backoff
+from flyte_backend.admin import Phase, running_admin_server
+from flytekitplugins.backfill import BackfillBackendError, launch_backfill
+from flytekitplugins.backfill import retries
+from flytekitplugins.backfill.retries import FOLLOW, LAUNCH, Patience, patience, reporting, with_backoff
+from flytekitplugins.backfill.retries import without_channel_retries
 from test_remote import DOMAIN, EXPECTED, LP_NAME, PROJECT, WINDOW, admin, backfill_workflow, kickoff  # noqa: F401
+from test_remote import remote_daily_lp
 
 Code = grpc.StatusCode
-ROUND = 4  # flytekit's channel sends a call up to 4 times before it raises UNAVAILABLE (DEADLINE_EXCEEDED: once)
+QUICK = Patience(budget=2.0, first_wait=0.05, longest_wait=0.4)
+
+
+@pytest.fixture
+def quick(monkeypatch):
+    """Launch steps wait 0.05 s, 0.1 s, ... up to 2 s in all, so that giving up takes no test time."""
+    monkeypatch.setattr(retries, "LAUNCH", QUICK)
 
 
 def backfill(admin, *args):
     return CliRunner().invoke(pyflyte, ["backfill", "-p", PROJECT, "-d", DOMAIN, LP_NAME, *WINDOW, *args], env=admin.env())
+
+
+def error_line(result):
+    """The one `Error:` line, last on stderr; lines before it may only be notices of waits."""
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert lines and lines[-1].startswith("Error: "), result.output
+    assert all(line.startswith("Waiting: ") for line in lines[:-1]), result.output
+    assert "Traceback" not in result.output
+    return lines[-1]
 
 
 def assert_one_execution_of_every_instant(admin):
@@ -30,67 +56,209 @@ def assert_one_execution_of_every_instant(admin):
     assert len(sent) == 1  # every registration attempt carried the same content
 
 
+# -- the backoff itself ----------------------------------------------------------------------------------------------
+
+
+class Clock:
+    """A clock that only sleeping moves."""
+
+    def __init__(self):
+        self.now, self.waits = 0.0, []
+
+    def sleep(self, seconds):
+        self.waits.append(seconds)
+        self.now += seconds
+
+
+def failing(times, error=FlyteSystemUnavailableException):
+    calls = []
+
+    def call():
+        calls.append(1)
+        if len(calls) <= times:
+            raise error()
+        return "answer"
+
+    return call, calls
+
+
+def test_a_launch_step_doubles_its_waits_up_to_8_s_and_gives_up_after_30_s():
+    clock = Clock()
+    call, calls = failing(times=100)
+    with pytest.raises(BackfillBackendError, match=r"doing it failed 7 times in 24 s: .*run the same command again"):
+        with_backoff("doing it", call, sleep=clock.sleep, clock=lambda: clock.now)
+    assert clock.waits == [0.5, 1, 2, 4, 8, 8] and len(calls) == 7 and sum(clock.waits) <= LAUNCH.budget
+
+
+def test_a_follower_waits_up_to_30_s_at_a_time_for_15_minutes_and_says_so():
+    clock, heard = Clock(), []
+    call, calls = failing(times=34)  # 14 minutes of outage, then an answer
+    with patience(FOLLOW), reporting(heard.append):
+        assert with_backoff("reading", call, sleep=clock.sleep, clock=lambda: clock.now) == "answer"
+    assert max(clock.waits) == 30 and clock.waits[:7] == [0.5, 1, 2, 4, 8, 16, 30] and len(calls) == 35
+    assert [o.next_wait for o in heard[:-1]] == clock.waits and heard[-1].next_wait is None  # the last: it is back
+    assert heard[-1].seconds == sum(clock.waits) > 14 * 60
+    with patience(FOLLOW), pytest.raises(BackfillBackendError, match="failed 35 times in 872 s"):
+        with_backoff("reading", failing(times=1000)[0], sleep=clock.sleep, clock=lambda: clock.now)
+
+
+def test_a_timeout_is_waited_for_like_an_outage_and_anything_else_is_not_retried():
+    clock = Clock()
+    call, calls = failing(times=2, error=lambda: FlyteTimeout("deadline"))
+    assert with_backoff("doing it", call, sleep=clock.sleep, clock=lambda: clock.now) == "answer" and len(calls) == 3
+    call, calls = failing(times=1, error=lambda: ValueError("a bug"))
+    with pytest.raises(ValueError):
+        with_backoff("doing it", call, sleep=clock.sleep, clock=lambda: clock.now)
+    assert len(calls) == 1
+
+
+# -- against the test backend ----------------------------------------------------------------------------------------
+
+
 @pytest.mark.parametrize(
     "method, code, failures",
-    [("CreateExecution", Code.UNAVAILABLE, 2 * ROUND), ("CreateWorkflow", Code.DEADLINE_EXCEEDED, 3),
-     ("GetLaunchPlan", Code.UNAVAILABLE, ROUND), ("ListLaunchPlans", Code.UNAVAILABLE, 3 * ROUND)],
+    [("CreateExecution", Code.UNAVAILABLE, 5), ("CreateWorkflow", Code.DEADLINE_EXCEEDED, 3),
+     ("GetLaunchPlan", Code.UNAVAILABLE, 4), ("ListLaunchPlans", Code.UNAVAILABLE, 6)],
 )  # fmt: skip
-def test_a_briefly_unavailable_backend_is_waited_for(admin, method, code, failures):
-    """Each case fails more calls than flytekit's own retries absorb, so only our backoff gets the command through."""
+def test_a_briefly_unavailable_backend_is_waited_for(admin, quick, method, code, failures):
+    before = len(admin.state.codes(method))  # the fixture registered the launch plan
     admin.state.fail(method, code, times=failures)
     result = backfill(admin)
     assert result.exit_code == 0, result.output
     assert_one_execution_of_every_instant(admin)
-    assert admin.state.codes(method).count(code) == failures
+    codes = admin.state.codes(method)[before:]
+    assert codes[: failures + 1] == [code] * failures + [Code.OK] and code not in codes[failures:]  # once an attempt
+    notices = [line for line in result.stderr.splitlines() if line.startswith("Waiting: ")]
+    assert len(notices) == failures + 1 and f"at {admin.endpoint}" in notices[0] and "answered again" in notices[-1]
 
 
-def test_giving_up_says_what_to_do_and_the_second_run_finishes(admin):
+def test_a_launch_rides_out_a_five_second_outage(admin):
+    """Issue 10 #14: the old budget of 3.5 s lost a launch to a 5 s restart of FlyteAdmin."""
+    admin.state.outage(5.0, begins_with="CreateWorkflow")
+    began = time.monotonic()
+    result = backfill(admin)
+    assert result.exit_code == 0, result.output
+    assert 5.0 <= time.monotonic() - began < 20
+    assert_one_execution_of_every_instant(admin)
+    assert "answered again after" in result.stderr
+
+
+def test_giving_up_says_what_to_do_and_the_second_run_finishes(admin, quick):
     admin.state.fail("CreateExecution", Code.UNAVAILABLE, times=None)  # the command dies between register and execute
     first = backfill(admin)
     assert first.exit_code == 1
-    assert "starting the backfill execution failed 4 times" in first.stderr and "run the same command again" in first.stderr
-    assert admin.state.executions == {} and len(first.stderr.strip().splitlines()) == 1
+    line = error_line(first)
+    assert "starting the backfill execution failed" in line and "run the same command again" in line
+    assert admin.endpoint in line and admin.state.executions == {}
     admin.state.clear_faults()
     second = backfill(admin)
     assert second.exit_code == 0, second.output
     assert_one_execution_of_every_instant(admin)
 
 
-def test_a_reply_lost_after_the_execution_was_created(admin):
-    admin.state.lose_reply("CreateExecution", times=ROUND)
-    assert backfill(admin).exit_code == 0
+def test_a_reply_lost_after_the_execution_was_created(admin, quick):
+    admin.state.lose_reply("CreateExecution", times=1)
+    first = backfill(admin)
+    assert first.exit_code == 0 and "launched" in first.stdout and "already" not in first.stdout  # its own execution
     again = backfill(admin)
     assert again.exit_code == 0 and "already started" in again.stdout
     assert_one_execution_of_every_instant(admin)
 
 
-def test_backoff_waits_longer_each_time_and_gives_up():
-    waits, calls = [], []
+def test_every_call_is_sent_once_when_the_backend_answers(admin):
+    """Issue 10 #15: flytekit's channel resent ALREADY_EXISTS and NOT_FOUND answers 3 more times: a rerun after
+    registration sent the whole workflow 4 times, a launch looked for its execution 4 times."""
+    before = len(admin.state.calls)  # the fixture's own registration used a FlyteRemote with flytekit's retries
+    assert backfill(admin, "--do-not-execute").exit_code == 0
+    assert backfill(admin).exit_code == 0
+    calls = zip(admin.state.calls[before:], admin.state.outcomes[before:])
+    refused = [(method, outcome[0]) for (method, _), outcome in calls if outcome[0] != Code.OK]
+    assert sorted(refused) == [("CreateLaunchPlan", Code.ALREADY_EXISTS), ("CreateWorkflow", Code.ALREADY_EXISTS),
+                               ("GetExecution", Code.NOT_FOUND)]  # fmt: skip
 
-    def unavailable():
-        calls.append(1)
-        raise FlyteSystemUnavailableException()
 
-    with pytest.raises(BackfillBackendError, match="doing it failed 4 times"):
-        with_backoff("doing it", unavailable, sleep=waits.append)
-    assert len(calls) == 4 and waits == [0.5, 1.0, 2.0]
-    assert with_backoff("doing it", lambda: 42, sleep=waits.append) == 42
+def test_the_loser_of_two_identical_commands_says_the_backfill_was_already_started(admin):
+    """Issue 10 #10: both looked for the execution before either created it; flytekit's execute swallows the
+    loser's ALREADY_EXISTS, so the loser has to notice it itself."""
+    admin.state.stall("CreateExecution", 2.0, times=1)  # the first command's start is held back ...
+    results = {}
+
+    def launch(who):
+        remote = without_channel_retries(admin.remote(PROJECT, DOMAIN))  # as the command makes it
+        results[who] = launch_backfill(remote, LP_NAME, *DATES, project=PROJECT, domain=DOMAIN)
+
+    first = threading.Thread(target=launch, args=("first",))
+    first.start()
+    while admin.state._stalls["CreateExecution"][0][1] != 0:  # ... until it is waiting inside the backend
+        time.sleep(0.01)
+    launch("second")  # looks, finds nothing, creates the execution
+    first.join()
+    assert not results["second"].already_running
+    assert results["first"].already_running and results["first"].execution.id == results["second"].execution.id
+    assert admin.state.codes("CreateExecution") == [Code.OK, Code.ALREADY_EXISTS]
+    assert_one_execution_of_every_instant(admin)
 
 
-def test_a_backend_that_never_answers_fails_within_the_deadline(admin_server, monkeypatch):
-    """Issue 10 #13: a backend that accepts the connection and never answers. Every call has a deadline, retried
-    with backoff, then one line and exit 1: with a 0.5 s deadline, 4 attempts and 3.5 s of backoff, about 5.5 s."""
-    import time
+DATES = (EXPECTED[0].replace(day=1), EXPECTED[-1])
 
-    from flytekitplugins.backfill import retries
 
+def test_a_stalled_backend_fails_within_the_step_budget(admin_server, monkeypatch):
+    """Issue 10 #13: a backend that accepts the connection and never answers. Every call has a deadline, and no
+    attempt starts past the step's budget: one line and exit 1."""
     monkeypatch.setattr(retries, "RPC_DEADLINE_SECONDS", 0.5)
+    monkeypatch.setattr(retries, "LAUNCH", Patience(budget=3.0))
     for method in ("ListLaunchPlans", "GetLaunchPlan"):
         admin_server.state.stall(method, 60, times=None)
     began = time.monotonic()
     result = CliRunner().invoke(pyflyte, ["backfill", "daily", "--from-date", "2024-03-01", "--to-date", "2024-03-05"],
                                 env=admin_server.env())  # fmt: skip
     took = time.monotonic() - began
-    assert result.exit_code == 1 and took < 20, (took, result.output)
-    (line,) = [l for l in result.stderr.splitlines() if l.strip()]
-    assert line.startswith("Error: fetching the launch plan failed 4 times") and "timing out" in line
+    assert result.exit_code == 1 and took < 3.0 + 2 * 0.5 + 3, (took, result.output)
+    line = error_line(result)
+    assert line.startswith("Error: fetching the launch plan failed") and "timing out" in line
+
+
+def test_a_message_over_the_size_limit_is_one_line_that_says_what_to_change():
+    """Issue 10 #8: RESOURCE_EXHAUSTED printed as `SYSTEM:Unknown: error=None, cause=<_InactiveRpcError`."""
+    with running_admin_server(max_message_bytes=64_000, max_workflow_nodes=1000) as server:
+        settings = SerializationSettings(project=PROJECT, domain=DOMAIN, version="v1",
+                                         image_config=ImageConfig.auto_default_image())  # fmt: skip
+        server.remote(PROJECT, DOMAIN).register_launch_plan(remote_daily_lp, version="v1", serialization_settings=settings)
+        year = ["--from-date", "2023-01-01T08:00:00Z", "--to-date", "2024-01-01T08:00:00Z"]
+        command = ["backfill", "-p", PROJECT, "-d", DOMAIN, LP_NAME, *year]
+        big = CliRunner().invoke(pyflyte, [*command, "--max-nodes", "1000"], env=server.env())  # 365 nodes in one
+        assert big.exit_code == 1
+        line = error_line(big)
+        assert line.startswith("Error: registering the backfill workflow failed: a message of ")
+        assert "bytes is over the gRPC limit of 64,000 (RESOURCE_EXHAUSTED)" in line and "--max-nodes" in line
+        assert server.state.executions == {}
+        small = CliRunner().invoke(pyflyte, command, env=server.env())  # pieces of 100 runs fit
+        assert small.exit_code == 0, small.output
+        assert len(server.state.executions) == 1
+
+
+@pytest.mark.timeout(240)
+def test_wait_rides_out_a_sixty_second_outage_and_says_so(admin):
+    """Issue 10 #14: a follower of a long backfill outlives a minute of FlyteAdmin being down, shows each wait on
+    screen, and ends with the backend's truth."""
+    admin.state.start_propeller(interval=0.05)
+    admin.state.outage(60.0, begins_with="ListNodeExecutions")  # the follower's first read of the runs
+    try:
+        result = backfill(admin, "--wait", "--poll-interval", "0.5", "--output", "json")
+    finally:
+        admin.state.stop_propeller()
+    assert result.exit_code == 0, result.output
+    notices = [line for line in result.stderr.splitlines() if line.startswith("Waiting: ")]
+    assert any("trying again in 30 s" in line for line in notices), notices  # capped, not doubled forever
+    assert "answered again after 6" in notices[-1] and f"at {admin.endpoint}" in notices[0]
+    status = json.loads(result.stdout)["status"]
+    assert status["counts"]["succeeded"] == len(EXPECTED)
+    runs = admin.state.executions_of(LP_NAME)
+    assert sorted(run_instant(e) for e in runs) == EXPECTED and {e.phase for e in runs} == {Phase.SUCCEEDED}
+    assert [r["execution"] for r in status["runs"]] == [e.name for e in sorted(runs, key=run_instant)]
+    ended_later = [key for key, phase in admin.state.phase_history[admin.state.outage_began_after :] if phase == Phase.SUCCEEDED]
+    assert len(ended_later) > len(EXPECTED) // 2  # most runs, and the backfill itself, ended during the outage
+
+
+def run_instant(execution):
+    return execution.computed_inputs.literals["t"].scalar.primitive.datetime.ToDatetime().replace(tzinfo=timezone.utc)

@@ -30,7 +30,7 @@ from .plan import DEFAULT_MAX_NODES, SHAPES, BackfillPlan, plan_backfill
 from .remote import fetch_launch_plan, launch_backfill
 from .report import count_of, plan_summary, print_plan, print_results, print_status, result_as_dict
 from .reprocess import ALL, FAILED, REPROCESS
-from .retries import RESUME
+from .retries import RESUME, Outage, reporting, without_channel_retries
 from .status import BackfillStatus, StatusCache, as_past_runs, backfill_status, follow, merged
 from .times import iso_utc
 
@@ -119,7 +119,8 @@ class BackfillCommand(click.RichCommand):
 def backfill(ctx: click.Context, verbose: bool, **options: Any) -> None:
     verbose = verbose or (ctx.obj or {}).get(CTX_VERBOSE, 0) > 0
     try:
-        code = _run(ctx, **options)
+        with reporting(lambda outage: _report_outage(ctx, outage)):
+            code = _run(ctx, **options)
     except BackfillUsageError as e:
         _fail(e, 2, verbose)
     except Exception as e:  # a backend or a run failed: one line, exit 1
@@ -169,6 +170,18 @@ def resolve_window(
             raise InvalidWindowError(f"--backfill-window {window} is an empty window: give a length above zero")
         try:
             return (from_date, from_date + window) if from_date is not None else (to_date - window, to_date)  # type: ignore[operator]
+def _report_outage(ctx: click.Context, outage: Outage) -> None:
+    """A line on stderr for each wait for an unavailable backend, and one when it answers again."""
+    endpoint = ctx.meta.get(_ENDPOINT)
+    backend = f"the Flyte backend at {endpoint}" if endpoint else "the Flyte backend"
+    if outage.next_wait is None:
+        line = f"{backend} answered again after {outage.seconds:.0f} s ({outage.what})"
+    else:
+        line = (f"{backend} is unavailable or timing out ({outage.what}: {count_of(outage.failed_attempts, 'attempt')} "
+                f"failed in {outage.seconds:.0f} s); trying again in {outage.next_wait:g} s")  # fmt: skip
+    click.echo(f"Waiting: {line}", err=True)
+
+
         except OverflowError:
             side = f"after --from-date {_iso(from_date)}" if from_date is not None else f"before --to-date {_iso(to_date)}"
             raise InvalidWindowError(
@@ -297,7 +310,7 @@ def _run_local(file, name, start, end, input_pairs, output, dry_run, failure_pol
 def _remote(ctx: click.Context, project: str, domain: str) -> Any:
     if ctx.obj is None:
         ctx.obj = {}  # run outside pyflyte (python -m flytekitplugins.backfill)
-    remote = get_and_save_remote_with_click_context(ctx, project, domain)
+    remote = without_channel_retries(get_and_save_remote_with_click_context(ctx, project, domain))
     platform = getattr(getattr(remote, "config", None), "platform", None)
     ctx.meta[_ENDPOINT] = getattr(platform, "endpoint", None)  # named in the errors of an unreachable backend
     return remote

@@ -6,12 +6,17 @@ same entity already there moves on, and an execution that already exists for thi
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from datetime import datetime
-from typing import Any, NamedTuple, Optional, Union
+from typing import Any, Iterator, List, NamedTuple, Optional, Union
 
 from flytekit.configuration import ImageConfig, SerializationSettings
 from flytekit.core.options import Options
-from flytekit.exceptions.user import FlyteEntityNotExistException, FlyteInvalidInputException
+from flytekit.exceptions.user import (
+    FlyteEntityAlreadyExistsException,
+    FlyteEntityNotExistException,
+    FlyteInvalidInputException,
+)
 from flytekit.remote import FlyteRemote
 from flytekit.remote.entities import FlyteLaunchPlan, FlyteWorkflow
 from flytekit.remote.executions import FlyteWorkflowExecution
@@ -105,9 +110,11 @@ def launch_backfill(
         raise _refused(e, plan) from e
     if not execute:
         return Launched(plan, registered)
-    execution = with_backoff(
-        "starting the backfill execution",
-        lambda: remote.execute(
+    attempts = []
+
+    def start() -> FlyteWorkflowExecution:
+        attempts.append(1)
+        return remote.execute(
             registered,
             inputs={},
             project=project,
@@ -115,10 +122,35 @@ def launch_backfill(
             execution_name=execution_name,
             options=Options(max_parallelism=plan.execution_parallelism) if plan.execution_parallelism else None,
             overwrite_cache=plan.overwrite_cache or None,
-        ),
-    )
+        )
+
+    with _already_existing(remote.client) as found:
+        execution = with_backoff("starting the backfill execution", start)
     _check_same_backfill(execution, plan.workflow_name, version)
-    return Launched(plan, registered, execution)
+    # Found on the first attempt, it was started by another command that won the race; on a later attempt it may be
+    # this command's own, its reply lost on the way back.
+    return Launched(plan, registered, execution, already_running=bool(found) and len(attempts) == 1)
+
+
+@contextmanager
+def _already_existing(client: Any) -> Iterator[List[bool]]:
+    """Records each CreateExecution that FlyteAdmin answered ALREADY_EXISTS: flytekit's ``execute`` swallows it and
+    returns the execution that was there."""
+    found: List[bool] = []
+    create = client.create_execution
+
+    def watched(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return create(*args, **kwargs)
+        except FlyteEntityAlreadyExistsException:
+            found.append(True)
+            raise
+
+    client.create_execution = watched
+    try:
+        yield found
+    finally:
+        del client.create_execution
 
 
 def _refused(error: FlyteInvalidInputException, plan: BackfillPlan) -> BackfillBackendError:

@@ -1,18 +1,30 @@
-"""Bounded retries with exponential backoff for calls to a Flyte backend that is briefly unavailable.
+"""Riding out a Flyte backend that is briefly unavailable or slow: every call under a deadline, retried with capped
+exponential backoff within a time budget, then a clear error that says what to do.
 
-flytekit's channel already retries each call 3 times, at once; this waits between rounds of those, then gives up
-with a message that says what to do. Every call has a deadline (``RPC_DEADLINE_SECONDS``), so a backend that accepts
-the connection and never answers fails the step instead of hanging the command. Every step it wraps is idempotent (registration and execution names are derived
-from the request), so a retried or re-run step never doubles anything.
+The command builds its FlyteRemote without flytekit's own per-call retries (``without_channel_retries``), so each
+call is sent once per attempt here: flytekit's channel would resend a call that FlyteAdmin answered ALREADY_EXISTS or
+NOT_FOUND (a whole workflow, 4 times) as if the backend were down. Every step wrapped here is idempotent (registration
+and execution names are derived from the request), so a retried or re-run step never doubles anything.
+
+How long to wait is a ``Patience``: a launch step waits out half a minute of outage, a follower (``--wait``)
+fifteen minutes, with waits capped so it notices soon when the backend is back. Whoever shows progress can watch the
+waits with ``reporting``.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import re
 import time
-from typing import Callable, TypeVar
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator, Optional, TypeVar
+
+import grpc
 
 from flytekit.clients.grpc_utils.deadline_interceptor import scoped_grpc_deadline
-from flytekit.exceptions.system import FlyteSystemUnavailableException
+from flytekit.exceptions.system import FlyteSystemException, FlyteSystemUnavailableException
 from flytekit.exceptions.user import FlyteTimeout
 
 from .errors import BackfillBackendError
@@ -23,20 +35,115 @@ RESUME = "run the same command again when it is back: it finishes what this one 
 RPC_DEADLINE_SECONDS = 30.0  # each gRPC call of a step; a registration of 1,000,000 runs sends 280 KB a call
 
 
+@dataclass(frozen=True)
+class Patience:
+    """Waits double from ``first_wait`` up to ``longest_wait``; no attempt starts past ``budget`` seconds."""
+
+    budget: float
+    first_wait: float = 0.5
+    longest_wait: float = 8.0
+
+    def wait_after(self, failed_attempts: int) -> float:
+        return min(self.first_wait * 2 ** (failed_attempts - 1), self.longest_wait)
+
+
+LAUNCH = Patience(budget=30.0)  # fetching, registering, starting: a restart of FlyteAdmin takes seconds
+FOLLOW = Patience(budget=15 * 60.0, longest_wait=30.0)  # --wait: a backfill runs for hours; ride out an upgrade
+
+
+@dataclass(frozen=True)
+class Outage:
+    """What a step is waiting for: ``next_wait`` seconds until the next attempt, or None once the backend answered."""
+
+    what: str
+    failed_attempts: int
+    seconds: float  # since the first failed attempt
+    next_wait: Optional[float]
+    cause: str
+
+
+_patience: ContextVar[Optional[Patience]] = ContextVar("backfill_patience", default=None)
+_reporter: ContextVar[Optional[Callable[[Outage], None]]] = ContextVar("backfill_outage_reporter", default=None)
+
+
+@contextmanager
+def patience(how: Patience) -> Iterator[None]:
+    """Every ``with_backoff`` inside waits as ``how`` says (default: ``LAUNCH``)."""
+    token = _patience.set(how)
+    try:
+        yield
+    finally:
+        _patience.reset(token)
+
+
+@contextmanager
+def reporting(report: Callable[[Outage], None]) -> Iterator[None]:
+    """``report`` hears of every wait for the backend, and of its return."""
+    token = _reporter.set(report)
+    try:
+        yield
+    finally:
+        _reporter.reset(token)
+
+
 def with_backoff(
-    what: str, call: Callable[[], T], attempts: int = 4, first_wait: float = 0.5, sleep: Callable[[float], None] = time.sleep
+    what: str, call: Callable[[], T], sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic
 ) -> T:
-    """``call()``, each gRPC call under a deadline, retried on an unavailable or timed-out backend after 0.5 s, 1 s,
-    2 s, ...; then a clear error."""
-    for attempt in range(1, attempts + 1):
+    """``call()``, each gRPC call under a deadline, retried while the backend is unavailable or timing out, for as
+    long as the current ``Patience`` allows; then a ``BackfillBackendError`` that says how to finish."""
+    how = _patience.get() or LAUNCH
+    report = _reporter.get() or (lambda outage: None)
+    began, failed = clock(), 0
+    while True:
         try:
             with scoped_grpc_deadline(RPC_DEADLINE_SECONDS):
-                return call()
+                result = call()
         except TRANSIENT as e:
-            if attempt == attempts:
+            failed += 1
+            wait, seconds = how.wait_after(failed), clock() - began
+            if seconds + wait > how.budget:
                 raise BackfillBackendError(
-                    f"{what} failed {attempts} times: the Flyte backend is unavailable or timing out ({type(e).__name__}); "
-                    + RESUME
+                    f"{what} failed {failed} {'time' if failed == 1 else 'times'} in {seconds:.0f} s: the Flyte "
+                    f"backend is unavailable or timing out ({type(e).__name__}); " + RESUME
                 ) from e
-            sleep(first_wait * 2 ** (attempt - 1))
-    raise AssertionError("unreachable")
+            report(Outage(what, failed, seconds, wait, type(e).__name__))
+            sleep(wait)
+            continue
+        except FlyteSystemException as e:  # any other gRPC code: flytekit's message is a repr of the gRPC error
+            raise _refusal(what, e) from e
+        if failed:
+            report(Outage(what, failed, clock() - began, None, ""))
+        return result
+
+
+_SIZES = re.compile(r"\((\d+) vs\. (\d+)\)")  # gRPC's "message larger than max (4480411 vs. 4194304)"
+
+
+def _refusal(what: str, error: Exception) -> BackfillBackendError:
+    """A gRPC error flytekit does not name, in one line: its code and details, and for a message over the size
+    limit (RESOURCE_EXHAUSTED) the sizes and what to change."""
+    cause = error.__cause__
+    if not isinstance(cause, grpc.RpcError):
+        return BackfillBackendError(f"{what} failed: {' '.join(str(error).split())}")
+    details = " ".join((cause.details() or "").split())
+    sizes = _SIZES.search(details)
+    if cause.code() == grpc.StatusCode.RESOURCE_EXHAUSTED and sizes:
+        sent, limit = (int(n) for n in sizes.groups())
+        return BackfillBackendError(
+            f"{what} failed: a message of {sent:,} bytes is over the gRPC limit of {limit:,} (RESOURCE_EXHAUSTED); "
+            "give a smaller --max-nodes (max_nodes=) so each workflow is smaller, or raise the limit on both sides "
+            "(FlyteAdmin's server.grpc.maxMessageSizeBytes)"
+        )
+    return BackfillBackendError(f"{what} failed: the Flyte backend answered {cause.code().name}: {details}")
+
+
+def without_channel_retries(remote: Any) -> Any:
+    """The same FlyteRemote, its client made without flytekit's per-call retries (``PlatformConfig.rpc_retries``):
+    ``with_backoff`` retries what is worth retrying, and sends everything else once. A remote whose client is
+    already made, or that keeps its config elsewhere, is returned as it is."""
+    config = getattr(remote, "_config", None)
+    platform = getattr(config, "platform", None)
+    if getattr(remote, "_client_initialized", True) or platform is None or not dataclasses.is_dataclass(platform):
+        return remote
+    remote._config = dataclasses.replace(config, platform=dataclasses.replace(platform, rpc_retries=0))
+    return remote

@@ -22,7 +22,7 @@ from .history import (
     target_of_backfill,
 )
 from .reprocess import PastRun
-from .retries import with_backoff
+from .retries import FOLLOW, patience, with_backoff
 from .times import iso_utc
 from .tree_status import NOT_RUN, PENDING, TreeReader, is_tree
 
@@ -167,10 +167,12 @@ def follow(
     interval: float,
     sleep: Callable[[float], None] = time.sleep,
 ) -> BackfillStatus:
-    """Reads the status every ``interval`` seconds until the backfill execution has finished."""
-    while True:
-        status = read()
-        on_update(status)
-        if status.finished:
-            return status
-        sleep(interval)
+    """Reads the status every ``interval`` seconds until the backfill execution has finished, riding out minutes of
+    backend outage (``retries.FOLLOW``): a backfill runs for hours, and FlyteAdmin may restart meanwhile."""
+    with patience(FOLLOW):
+        while True:
+            status = read()
+            on_update(status)
+            if status.finished:
+                return status
+            sleep(interval)

@@ -436,6 +436,8 @@ class AdminState:
         self.internal_errors: list[str] = []  # tracebacks of bugs in the fake itself
         self._faults: dict[str, list[Fault]] = defaultdict(list)
         self._stalls: dict[str, list[list]] = defaultdict(list)  # method -> [[seconds, remaining (None: forever)]]
+        self._outage: Optional[dict] = None  # see outage()
+        self.outage_began_after: Optional[int] = None  # len(phase_history) when the last outage began
         self._seq = 0
         self._last_time = dt.datetime.fromtimestamp(0, dt.timezone.utc)
         # Running executions like flytepropeller (executor.py) is opt-in: nothing runs until a test calls
@@ -484,6 +486,30 @@ class AdminState:
         that accepts the connection and does not answer."""
         with self.lock:
             self._stalls[method].append([seconds, times])
+
+    def outage(self, seconds: float, begins_with: str, after: int = 0) -> None:
+        """From the call of ``begins_with`` that comes after ``after`` others of it, answer every call of every method
+        UNAVAILABLE for ``seconds`` of wall time: FlyteAdmin restarting while a client keeps calling."""
+        with self.lock:
+            self._outage = {"seconds": seconds, "begins_with": begins_with, "skip": after, "until": None}
+
+    def _in_outage(self, method: str) -> bool:
+        with self.lock:
+            outage = self._outage
+            if outage is None:
+                return False
+            if outage["until"] is None:
+                if method != outage["begins_with"]:
+                    return False
+                if outage["skip"] > 0:
+                    outage["skip"] -= 1
+                    return False
+                outage["until"] = time.monotonic() + outage["seconds"]
+                self.outage_began_after = len(self.phase_history)  # how many phase changes came before it
+            if time.monotonic() < outage["until"]:
+                return True
+            self._outage = None
+            return False
 
     def _take_stall(self, method: str) -> float:
         with self.lock:
@@ -837,6 +863,8 @@ class FakeAdminService(admin_pb2_grpc.AdminServiceServicer):
         return reply
 
     def _answer(self, method: str, handler: Callable, request: Message) -> tuple[Optional[Message], Code, str]:
+        if self.state._in_outage(method):
+            return None, Code.UNAVAILABLE, "injected outage: the backend is restarting"
         fault = self.state._take_fault(method, request)
         if fault is not None and fault.kind == "fail":
             return None, fault.code, fault.message
@@ -1654,13 +1682,18 @@ def start_admin_server(
     max_workflow_nodes: int = DEFAULT_MAX_WORKFLOW_NODES,
     strict_launch_plan_conflicts: bool = False,
     workers: int = 16,
+    max_message_bytes: int = 0,
 ) -> AdminServerHandle:
-    """Start a fake admin on 127.0.0.1 with a free port; call ``.stop()`` when done."""
+    """Start a fake admin on 127.0.0.1 with a free port; call ``.stop()`` when done.
+
+    ``max_message_bytes`` is FlyteAdmin's ``server.grpc.maxMessageSizeBytes``: unset (0) by default, which leaves
+    grpc-go's limits, 4 MiB received and no limit sent (flyteadmin/pkg/server/service.go, serverOpts); Python's gRPC
+    server has the same defaults. When set, it bounds both ways, as in Go.
+    """
     state = AdminState(max_workflow_nodes, strict_launch_plan_conflicts)
-    options = [
-        ("grpc.max_receive_message_length", 32 * 1024 * 1024),
-        ("grpc.max_send_message_length", 32 * 1024 * 1024),
-    ]
+    options = []
+    if max_message_bytes > 0:
+        options = [("grpc.max_receive_message_length", max_message_bytes), ("grpc.max_send_message_length", max_message_bytes)]
     executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fake-admin")
     server = grpc.server(executor, options=options)
     admin_pb2_grpc.add_AdminServiceServicer_to_server(FakeAdminService(state), server)
