@@ -3,20 +3,15 @@ with flytekit's local executor, honouring order, per-run retries and the failure
 
 from __future__ import annotations
 
-import importlib.util
 import re
-import sys
 import time
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
-from types import ModuleType
 from typing import Callable, List, Optional
 
-from flytekit.core.launch_plan import LaunchPlan
 from flytekit.core.workflow import WorkflowFailurePolicy
 
-from .errors import MissingLaunchPlanError
+from .local_files import load_launch_plan  # noqa: F401  (cli.py imports it from here)
 from .plan import BackfillPlan
 
 SUCCEEDED, FAILED, NOT_RUN = "SUCCEEDED", "FAILED", "NOT_RUN"
@@ -32,40 +27,6 @@ class RunResult:
     attempts: int = 0
     error: Optional[str] = None
     cause: Optional[str] = None  # the first line of the innermost exception: why the run failed
-
-
-def load_launch_plan(path: str, name: str) -> LaunchPlan:
-    """The launch plan called ``name`` (its variable name or its launch plan name) in the Python file at ``path``."""
-    file = Path(path)
-    if not file.is_file():
-        raise MissingLaunchPlanError(f"no such file {path!r}: give the Python file that defines the launch plan")
-    module = _import_file(file.resolve())
-    found = getattr(module, name, None)
-    if isinstance(found, LaunchPlan):
-        return found
-    plans = {v.name: v for v in vars(module).values() if isinstance(v, LaunchPlan)}
-    if name in plans:
-        return plans[name]
-    defined = sorted(
-        variable if plan.name == variable else f"{variable} (named {plan.name})"
-        for variable, plan in vars(module).items()
-        if isinstance(plan, LaunchPlan)
-    )
-    raise MissingLaunchPlanError(f"{path} defines no launch plan {name!r}; it defines {', '.join(defined) or 'none'}")
-
-
-def _import_file(file: Path) -> ModuleType:
-    """Imports a Python file as a module named after it, reusing the module if that file is already imported."""
-    loaded = sys.modules.get(file.stem)
-    if loaded is not None and getattr(loaded, "__file__", None) and Path(loaded.__file__).resolve() == file:
-        return loaded
-    if str(file.parent) not in sys.path:
-        sys.path.insert(0, str(file.parent))
-    spec = importlib.util.spec_from_file_location(file.stem, file)
-    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-    sys.modules[file.stem] = module
-    spec.loader.exec_module(module)  # type: ignore[union-attr]
-    return module
 
 
 def run_locally(plan: BackfillPlan, on_result: Callable[[RunResult], None] = lambda r: None) -> List[RunResult]:
