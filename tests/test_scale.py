@@ -10,7 +10,7 @@ from flytekit.configuration import ImageConfig, SerializationSettings
 from flytekit.core.workflow import WorkflowFailurePolicy
 from flytekit.tools.translator import get_serializable
 
-from flytekitplugins.backfill import TooManyRunsError, build_workflow, create_backfill_workflow, plan_backfill
+from flytekitplugins.backfill import BackfillRunsFailed, TooManyRunsError, build_workflow, create_backfill_workflow, plan_backfill
 
 SETTINGS = SerializationSettings(project="p", domain="d", version="v", image_config=ImageConfig.auto_default_image())
 START = datetime(2024, 1, 1)
@@ -146,16 +146,25 @@ def test_daily_lp_over_years_uses_the_pieces_shape_and_the_same_names_twice():
     assert one.shape == "pieces" and len(one.instants) == 1461 and one.execution_name == two.execution_name
 
 
-def test_pieces_locally_go_on_past_failures_or_stop_at_the_first(recorded):
-    """Locally the pieces follow the failure policy as propeller would: every run attempted, then one error naming
-    how many failed; or nothing after the first failure."""
-    window = (datetime(2024, 3, 1), datetime(2024, 3, 8))
-    go_on = plan_backfill(*window, flaky_lp, inputs={"bad_day": 4}, shape="pieces", max_nodes=3, failure_policy=CONTINUE)
-    with pytest.raises(RuntimeError, match="(?s)1 of 3 nodes of backfill-flaky_daily failed.*run for 2024-03-04"):
+@pytest.mark.parametrize("shape, max_nodes", [("nodes", 100), ("pieces", 8), ("pieces", 5)])  # 1, 2, 3 levels
+def test_local_failures_are_reported_by_instant_after_every_run_or_at_the_first(recorded, shape, max_nodes):
+    """Issue 10 #5: through the Python API, continue-on-failure attempts every run, then raises one error listing
+    each failed instant with its cause (not a node index); fail-fast stops at the first. The pieces follow the failure
+    policy as propeller would."""
+    window = (datetime(2024, 3, 1), datetime(2024, 5, 1))  # 61 nightly runs; the 4th of March and of April fail
+    days = [utc(2024, 3, 1) + timedelta(days=k) for k in range(1, 62)]
+    bad = [d for d in days if d.day == 4]
+    go_on = plan_backfill(*window, flaky_lp, inputs={"bad_day": 4}, shape=shape, max_nodes=max_nodes, failure_policy=CONTINUE)
+    with pytest.raises(BackfillRunsFailed) as failed:
         build_workflow(go_on)()
-    assert [t for t, _, _ in recorded] == [utc(2024, 3, d) for d in (2, 3, 5, 6, 7, 8)]
+    assert [instant for instant, _ in failed.value.failures] == bad
+    assert all(isinstance(error, Exception) and "failed on purpose" in str(error) for _, error in failed.value.failures)
+    assert str(failed.value).startswith("2 runs of backfill-flaky_daily failed: 2024-03-04T00:00:00Z: RuntimeError: run")
+    assert "2024-04-04T00:00:00Z: RuntimeError" in str(failed.value)
+    assert [t for t, _, _ in recorded] == [d for d in days if d not in bad]
     recorded.clear()
-    stop = plan_backfill(*window, flaky_lp, inputs={"bad_day": 4}, shape="pieces", max_nodes=3)
-    with pytest.raises(Exception, match="failed on purpose"):
+    stop = plan_backfill(*window, flaky_lp, inputs={"bad_day": 4}, shape=shape, max_nodes=max_nodes)
+    with pytest.raises(BackfillRunsFailed) as first:
         build_workflow(stop)()
-    assert [t for t, _, _ in recorded] == [utc(2024, 3, 2), utc(2024, 3, 3)]
+    assert [instant for instant, _ in first.value.failures] == bad[:1]
+    assert [t for t, _, _ in recorded] == days[:2]

@@ -8,6 +8,7 @@ from .builder import BackfillWorkflow, build_workflow, create_backfill_workflow
 from .errors import (
     BackfillBackendError,
     BackfillError,
+    BackfillRunsFailed,
     BackfillUsageError,
     EmptyWindowError,
     ExecutionNameTakenError,
@@ -39,6 +40,7 @@ __all__ = [
     "BackfillBackendError",
     "BackfillError",
     "BackfillPlan",
+    "BackfillRunsFailed",
     "BackfillStatus",
     "BackfillUsageError",
     "BackfillWorkflow",

@@ -7,7 +7,7 @@ down with flytekit's workflow API. Every workflow here has at most ``plan.max_no
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Dict, List, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from flytekit.core.context_manager import FlyteContextManager
 from flytekit.core.interface import Interface, transform_inputs_to_parameters
@@ -18,10 +18,12 @@ from flytekit.core.workflow import GLOBAL_START_NODE, ImperativeWorkflow, Workfl
 from flytekit.models import interface as interface_models
 from flytekit.models import literals as literal_models
 
+from .errors import BackfillRunsFailed
 from .literal_columns import LiteralColumn, NestedDatetimes
 from .pieces import PieceLayout, chained, index_id, piece_layout, top_node_id
 from .plan import BackfillPlan, node_label
-from .times import iso_utc
+from .local import cause_of
+from .times import as_utc, iso_utc
 
 INSTANTS = "instants"  # the input every piece reads its instants from
 
@@ -40,7 +42,7 @@ class BackfillImperativeWorkflow(ImperativeWorkflow):
 
     def execute(self, **kwargs: Any) -> VoidPromise:
         workflow_inputs = {GLOBAL_START_NODE: kwargs}
-        failures = []
+        failures: List[Tuple[Optional[datetime], BaseException, str]] = []
         for node in self.compilation_state.nodes:
             values = {}
             for binding in node.bindings:
@@ -50,16 +52,25 @@ class BackfillImperativeWorkflow(ImperativeWorkflow):
                 values[binding.var] = value
             try:
                 node.flyte_entity(**values)
-            except Exception as e:  # a run's failure, reported as the workflow's after the others ran
-                if self.workflow_metadata.on_failure == WorkflowFailurePolicy.FAIL_IMMEDIATELY:
-                    raise
-                failures.append(e)
+            except BackfillRunsFailed as e:  # a piece's runs: their instants are known below
+                failures.extend((instant, error, cause) for (instant, error), cause in zip(e.failures, e.causes))
+            except Exception as e:  # one run's failure, reported by its instant
+                failures.append((_kickoff_of(node.flyte_entity, values), e, cause_of(e)))
+            if failures and self.workflow_metadata.on_failure == WorkflowFailurePolicy.FAIL_IMMEDIATELY:
+                break
         if failures:
-            raise RuntimeError(
-                f"{len(failures)} of {len(self.compilation_state.nodes)} nodes of {self.name} failed; the first: "
-                f"{failures[0]}"
-            ) from failures[0]
+            raise BackfillRunsFailed(self.name, failures) from failures[0][1]
         return VoidPromise(self.name)
+
+
+def _kickoff_of(entity: Any, values: Dict[str, Promise]) -> Optional[datetime]:
+    """The instant a run node was given: its launch plan's kickoff input, as UTC."""
+    schedule = getattr(entity, "schedule", None)
+    name = getattr(schedule, "kickoff_time_input_arg", None)
+    promise = values.get(name) if name else None
+    if promise is None or promise.val.scalar is None:
+        return None
+    return as_utc(promise.val.scalar.primitive.datetime)
 
 
 class PartLaunchPlan(LaunchPlan):
