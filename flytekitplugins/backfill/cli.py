@@ -22,6 +22,7 @@ from flytekit.core.workflow import WorkflowFailurePolicy
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from .cli_help import HELP_CONFIG, option_panels
 from .cli_types import DATE_RANGE, DateType, DurationType, parse_inputs
 from .errors import BackfillUsageError, ExecutionNameTakenError, InvalidWindowError, MissingInputError
 from .launch_plans import LaunchPlanLike, facts_of
@@ -41,7 +42,7 @@ _ENDPOINT = "flytekitplugins.backfill.endpoint"  # ctx.meta key: the backend thi
 HELP = """
 Backfill a scheduled launch plan: run it once for every instant its schedule fires in the window
 FROM-DATE < t <= TO-DATE (start exclusive, end inclusive, the native scheduler's catch-up rule), each run getting its
-kickoff time. Naive dates are UTC.
+kickoff time.
 
 Against a Flyte backend (default): LAUNCHPLAN is a registered launch plan name, LAUNCHPLAN_VERSION its version (latest
 if omitted). The backfill is registered as one workflow and started as one execution, both named from the request, so
@@ -64,7 +65,35 @@ def _version_that_looks_like_a_flag(args: Sequence[str]) -> Optional[str]:
 
 
 class BackfillCommand(click.RichCommand):
-    """Turns click's usage errors into one line and exit code 2."""
+    """Turns click's usage errors into one line and exit code 2; with no arguments at all, the usage line, the error
+    and where the help is (three lines, exit code 2). The help's panels and settings are in cli_help."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for param in self.params:  # flytekit's -p/-d quote their env vars in reST ``double backticks``
+            if isinstance(getattr(param, "help", None), str):
+                param.help = param.help.replace("``", "")  # type: ignore[attr-defined]
+
+    def usage_line(self, ctx: click.Context) -> str:
+        """`Usage: pyflyte backfill [OPTIONS] LAUNCHPLAN [LAUNCHPLAN_VERSION]`, plain."""
+        return f"Usage: {ctx.command_path} {' '.join(self.collect_usage_pieces(ctx))}"
+
+    def format_usage(self, ctx: click.Context, formatter: Any) -> None:
+        """The usage line as text that wraps at spaces: rich-click lays it out in columns, which at 80 columns put
+        `Usage:` and `python -m flytekitplugins.backfill` at the two ends of a line."""
+        config = getattr(formatter, "config", None)
+        if config is None:
+            super().format_usage(ctx, formatter)
+            return
+        from rich.padding import Padding
+        from rich.text import Text
+
+        if config.header_text:
+            text = formatter.rich_text(config.header_text, config.style_header_text)
+            formatter.write(Padding(text, config.padding_header_text, style=config.style_padding_usage))
+        pieces = " ".join(self.collect_usage_pieces(ctx))
+        usage = Text.assemble(("Usage:", config.style_usage), " ", (ctx.command_path, config.style_usage_command), " ", pieces)
+        formatter.write(Padding(usage, config.padding_usage, style=config.style_padding_usage))
 
     def parse_args(self, ctx: click.Context, args: list) -> list:
         flag = _version_that_looks_like_a_flag(args)
@@ -74,18 +103,23 @@ class BackfillCommand(click.RichCommand):
                 "before backfill", err=True,
             )  # fmt: skip
             raise click.exceptions.Exit(2)
+        no_arguments = not args
         try:
             return super().parse_args(ctx, args)
         except click.UsageError as e:
+            if no_arguments:  # `pyflyte backfill` alone: what the command takes, not only what is missing
+                click.echo(self.usage_line(ctx), err=True)
             click.echo(f"Error: {e.format_message()}", err=True)
+            if no_arguments:
+                click.echo(f"Try '{ctx.command_path} --help' for the options.", err=True)
             raise click.exceptions.Exit(2) from e
 
 
-@click.command("backfill", cls=BackfillCommand, help=HELP)
+@click.command("backfill", cls=BackfillCommand, help=HELP, panels=option_panels(), context_settings={"rich_help_config": dict(HELP_CONFIG)})
 @project_option_dec
 @domain_option_dec
-@click.option("-v", "--version", default=None, help="Version to register the backfill workflow under. Default: a digest of the request.")
-@click.option("-n", "--execution-name", default=None, help="Execution name. Default: a digest of the request, so a repeated command starts no second execution.")
+@click.option("-v", "--version", default=None, metavar="VERSION", help="Version to register the backfill workflow under. Default: a digest of the request.")
+@click.option("-n", "--execution-name", default=None, metavar="NAME", help="Execution name. Default: a digest of the request, so a repeated command starts no second execution.")
 @click.option("--dry-run", is_flag=True, default=False, show_default=True, help="Print the plan (every run) and stop: nothing is registered or executed.")
 @click.option("--parallel/--serial", default=False, show_default=True, help="Runs side by side (bounded by --max-parallelism) or one after another.")
 @click.option("--execute/--do-not-execute", default=True, show_default=True, help="Start the execution, or only register the workflow.")
@@ -95,22 +129,22 @@ class BackfillCommand(click.RichCommand):
 @click.option("--fail-fast/--no-fail-fast", default=True, show_default=True, help="Stop at the first failed run, or run everything and report.")
 @click.option("--overwrite-cache", is_flag=True, default=False, show_default=True, help="Recompute cached task outputs.")
 @click.option("--per-node-timeout", type=DurationType(zero="a run cannot finish in no time; drop --per-node-timeout for no timeout"), default=None, help="Timeout of each run ('2 hours').")
-@click.option("--per-node-retries", type=click.IntRange(min=0, max=MAX_UINT32), default=0, show_default=True, help="Node retries of each run: Flyte retries a run's node after a system error or a timeout, never after the run failed (use --retry-failed).")
-@click.option("--max-parallelism", "--concurrency", "max_parallelism", type=click.IntRange(min=1, max=MAX_INT32), default=None, help="At most this many runs at once (the execution's max_parallelism).")
+@click.option("--per-node-retries", type=click.IntRange(min=0, max=MAX_UINT32), default=0, show_default=True, metavar="INTEGER", help="Node retries of each run: Flyte retries a run's node after a system error or a timeout, never after the run failed (use --retry-failed).")
+@click.option("--max-parallelism", "--concurrency", "max_parallelism", type=click.IntRange(min=1, max=MAX_INT32), default=None, metavar="INTEGER", help="At most this many runs at once (the execution's max_parallelism).")
 @click.option("--reverse", is_flag=True, default=False, help="Newest run first.")
-@click.option("--timezone", default=None, help="IANA time zone whose wall clock a cron schedule follows (default UTC).")
+@click.option("--timezone", default=None, metavar="ZONE", help="IANA time zone whose wall clock a cron schedule follows (default UTC).")
 @click.option("--anchor", type=DateType(), default=None, help="A FixedRate schedule's real activation time: runs fall on anchor + k * period (default: --from-date).")
 @click.option("--input", "input_pairs", multiple=True, metavar="NAME=VALUE", help="Value of a default input for every run; repeatable.")
 @click.option("--output", type=click.Choice(["table", "json"]), default="table", show_default=True, help="How to print the plan.")
 @click.option("--all-rows", is_flag=True, default=False, help="Print every run of a long plan's table (by default the first and last 20 past 60).")
-@click.option("--max-runs", type=click.IntRange(min=1), default=DEFAULT_MAX_RUNS, show_default=True, help="Refuse windows with more runs than this.")
-@click.option("--max-nodes", type=click.IntRange(min=2), default=DEFAULT_MAX_NODES, show_default=True, help="FlyteAdmin's node limit per workflow (registration.maxWorkflowNodes); past it the runs go into a tree of pieces.")
-@click.option("--shape", type=click.Choice(SHAPES), default=None, help="Force one node per run (nodes), a tree of pieces (pieces) or one ArrayNode over all runs (array). Default: nodes up to --max-nodes runs, pieces past it.")
+@click.option("--max-runs", type=click.IntRange(min=1), default=DEFAULT_MAX_RUNS, show_default=True, metavar="INTEGER", help="Refuse windows with more runs than this.")
+@click.option("--max-nodes", type=click.IntRange(min=2), default=DEFAULT_MAX_NODES, show_default=True, metavar="INTEGER", help="FlyteAdmin's limit on nodes per workflow (its maxWorkflowNodes setting), at least 2; past it the runs go into a tree of pieces.")
+@click.option("--shape", type=click.Choice(SHAPES), default=None, metavar="SHAPE", help="Force one node per run (nodes), a tree of pieces (pieces) or one ArrayNode over all runs (array). Default: nodes up to --max-nodes runs, pieces past it.")
 @click.option("--reprocess", type=click.Choice(REPROCESS), default=ALL, show_default=True, help="all: every instant; failed: skip instants with a succeeded or running run; missing: skip instants with any run (scheduled or backfilled).")
 @click.option("--wait", is_flag=True, default=False, help="Follow the backfill to the end with a progress bar, then list failed instants and the command that retries them.")
 @click.option("--status", is_flag=True, default=False, help="Show the per-instant status of an earlier backfill: LAUNCHPLAN is then its execution name.")
-@click.option("--retry-failed", type=click.IntRange(min=0), default=0, show_default=True, help="With --wait: relaunch the failed instants (a --reprocess failed round of the same request) up to this many times. Flyte itself never relaunches a failed run.")
-@click.option("--poll-interval", type=click.FloatRange(min=0.0), default=10.0, show_default=True, help="Seconds between status reads with --wait.")
+@click.option("--retry-failed", type=click.IntRange(min=0), default=0, show_default=True, metavar="INTEGER", help="With --wait: relaunch the failed instants (a --reprocess failed round of the same request) up to this many times. Flyte itself never relaunches a failed run.")
+@click.option("--poll-interval", type=click.FloatRange(min=0.0), default=10.0, show_default=True, metavar="SECONDS", help="Seconds between status reads with --wait.")
 @click.option("--local", is_flag=True, default=False, help="Run in-process: LAUNCHPLAN is a Python file, LAUNCHPLAN_VERSION the launch plan in it.")
 @click.option("--verbose", is_flag=True, default=False, help="Show tracebacks.")
 @click.argument("launchplan", required=True, type=str)
@@ -134,6 +168,18 @@ def _fail(error: Exception, code: int, verbose: bool, message: Optional[str] = N
         click.echo("".join(traceback.format_exception(type(error), error, error.__traceback__)), err=True)
     click.echo(f"Error: {message or _first_line(error)}", err=True)
     raise click.exceptions.Exit(code)
+
+
+def _report_outage(ctx: click.Context, outage: Outage) -> None:
+    """A line on stderr for each wait for an unavailable backend, and one when it answers again."""
+    endpoint = ctx.meta.get(_ENDPOINT)
+    backend = f"the Flyte backend at {endpoint}" if endpoint else "the Flyte backend"
+    if outage.next_wait is None:
+        line = f"{backend} answered again after {outage.seconds:.0f} s ({outage.what})"
+    else:
+        line = (f"{backend} is unavailable or timing out ({outage.what}: {count_of(outage.failed_attempts, 'attempt')} "
+                f"failed in {outage.seconds:.0f} s); trying again in {outage.next_wait:g} s")  # fmt: skip
+    click.echo(f"Waiting: {line}", err=True)
 
 
 def _first_line(error: Exception) -> str:
@@ -170,18 +216,6 @@ def resolve_window(
             raise InvalidWindowError(f"--backfill-window {window} is an empty window: give a length above zero")
         try:
             return (from_date, from_date + window) if from_date is not None else (to_date - window, to_date)  # type: ignore[operator]
-def _report_outage(ctx: click.Context, outage: Outage) -> None:
-    """A line on stderr for each wait for an unavailable backend, and one when it answers again."""
-    endpoint = ctx.meta.get(_ENDPOINT)
-    backend = f"the Flyte backend at {endpoint}" if endpoint else "the Flyte backend"
-    if outage.next_wait is None:
-        line = f"{backend} answered again after {outage.seconds:.0f} s ({outage.what})"
-    else:
-        line = (f"{backend} is unavailable or timing out ({outage.what}: {count_of(outage.failed_attempts, 'attempt')} "
-                f"failed in {outage.seconds:.0f} s); trying again in {outage.next_wait:g} s")  # fmt: skip
-    click.echo(f"Waiting: {line}", err=True)
-
-
         except OverflowError:
             side = f"after --from-date {_iso(from_date)}" if from_date is not None else f"before --to-date {_iso(to_date)}"
             raise InvalidWindowError(

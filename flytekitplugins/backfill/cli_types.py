@@ -56,6 +56,10 @@ class DurationType(click.ParamType):
         self.zero = zero
 
     def convert(self, value: Any, param: Optional[click.Parameter], ctx: Optional[click.Context]) -> timedelta:
+    def get_metavar(self, param: click.Parameter, ctx: Optional[click.Context] = None) -> str:
+        """DURATION in --help, not a list of example values (click 8.2+ passes ctx; older click does not)."""
+        return "DURATION"
+
         if isinstance(value, timedelta):
             return value
         try:
@@ -75,6 +79,10 @@ class DateType(click.ParamType):
     name = "date"
 
     def convert(self, value: Any, param: Optional[click.Parameter], ctx: Optional[click.Context]) -> datetime:
+    def get_metavar(self, param: click.Parameter, ctx: Optional[click.Context] = None) -> str:
+        """DATE in --help (click 8.2+ passes ctx; older click does not)."""
+        return "DATE"
+
         if isinstance(value, datetime):
             return value
         text = str(value).strip()

@@ -1,0 +1,53 @@
+"""How `pyflyte backfill --help` is laid out (issue 10, #20): the options in panels, the window first, and the
+rich-click settings that keep the help readable at 80 columns.
+
+The panels are attached to the command itself (rich-click 1.9's ``panels=``), not keyed by a command path in
+rich-click's global OPTION_GROUPS, so they show however the command is reached: ``pyflyte backfill`` (added by a
+pyflyte plugin hook) or ``python -m flytekitplugins.backfill``. Every option must be in exactly one panel; an option
+left out would fall into rich-click's catch-all "Options" panel at the end (tests/test_cli_help.py catches that).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional, Tuple
+
+from rich_click import RichOptionPanel
+
+# (title, one line shown under the title or None, the options in the order shown). Each option is named by one of
+# its flags: the first long flag.
+PANELS: Tuple[Tuple[str, Optional[str], Tuple[str, ...]], ...] = (
+    (
+        "Window",
+        "Give two of --from-date, --to-date and --backfill-window. Naive dates are UTC.",
+        ("--from-date", "--to-date", "--backfill-window", "--timezone", "--anchor"),
+    ),
+    ("What runs", None, ("--input", "--reprocess", "--reverse", "--max-runs")),
+    (
+        "How it runs",
+        None,
+        ("--local", "--parallel", "--max-parallelism", "--fail-fast", "--per-node-timeout", "--per-node-retries",
+         "--retry-failed", "--overwrite-cache", "--shape", "--max-nodes"),
+    ),  # fmt: skip
+    (
+        "Backend",
+        "The Flyte backend the backfill is registered and run on (not used with --local).",
+        ("--project", "--domain", "--version", "--execution-name", "--execute", "--status", "--wait", "--poll-interval"),
+    ),
+    ("Output", None, ("--dry-run", "--output", "--all-rows", "--verbose", "--help")),
+)
+
+# Merged over the caller's rich-click settings (pyflyte's, or the defaults) for this command only.
+HELP_CONFIG: Dict[str, Any] = {
+    # No metavar column with ranges: INTEGER RANGE [0<=x<=4294967295] took the width the flag names needed.
+    "options_table_column_types": ["opt_long", "opt_short", "metavar_short", "help"],
+    # "--fail-fast / --no-fail-fast" and "--max-parallelism, --concurrency" wrap at the space, never inside a flag.
+    "delimiter_comma": ", ",
+    "delimiter_slash": " / ",
+    "text_paragraph_linebreaks": "\n\n",  # the description's paragraphs stay paragraphs
+    "padding_helptext_first_line": (0, 0, 1, 0),  # a blank line after the first one too
+}
+
+
+def option_panels() -> List[RichOptionPanel]:
+    """The panels of the command's options, in the order shown."""
+    return [RichOptionPanel(title, options=list(options), help=help) for title, help, options in PANELS]
