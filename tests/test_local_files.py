@@ -16,7 +16,6 @@ import rich
 from click.testing import CliRunner
 
 from flytekitplugins.backfill.cli import backfill
-from flytekitplugins.backfill.local import load_launch_plan as load_from_local
 from flytekitplugins.backfill.local_files import PRIVATE_PREFIX, load_launch_plan
 
 WINDOW = ["--from-date", "2024-01-01", "--to-date", "2024-01-03"]  # runs at Jan 2 and Jan 3, 00:00 UTC
@@ -137,7 +136,7 @@ def test_the_same_file_loads_once_and_keeps_its_launch_plan_objects(tmp_path):
     file = tmp_path / "pkg" / "flows.py"
     lp = load_launch_plan(str(file), "lp")
     assert load_launch_plan(str(file), "lp") is lp
-    assert load_from_local(str(file), lp.name) is lp  # by launch plan name, through local.py's name for it
+    assert load_launch_plan(str(file), lp.name) is lp  # by launch plan name
     module = sys.modules["pkg.flows"]
     assert_ran(run(file), module, "hi")
     second = run(file)  # the same module again: its SEEN now holds both backfills

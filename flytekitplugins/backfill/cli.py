@@ -12,7 +12,7 @@ import sys
 import traceback
 from contextlib import contextmanager
 from datetime import datetime, timedelta
-from typing import Any, Iterator, Mapping, Optional, Sequence, Tuple
+from typing import Any, Iterator, List, Mapping, Optional, Sequence, Tuple
 
 import rich_click as click
 from flytekit.clis.sdk_in_container.constants import CTX_VERBOSE
@@ -26,7 +26,8 @@ from .cli_help import HELP_CONFIG, option_panels
 from .cli_types import DATE_RANGE, DateType, DurationType, parse_inputs
 from .errors import BackfillUsageError, ExecutionNameTakenError, InvalidWindowError, MissingInputError
 from .launch_plans import LaunchPlanLike, facts_of
-from .local import SUCCEEDED, load_launch_plan, run_locally
+from .local import NOT_RUN, SUCCEEDED, RunResult, run_locally
+from .local_files import load_launch_plan
 from .plan import DEFAULT_MAX_NODES, SHAPES, BackfillPlan, plan_backfill
 from .remote import fetch_launch_plan, launch_backfill
 from .report import count_of, plan_summary, print_plan, print_results, print_status, result_as_dict
@@ -157,6 +158,8 @@ def backfill(ctx: click.Context, verbose: bool, **options: Any) -> None:
             code = _run(ctx, **options)
     except BackfillUsageError as e:
         _fail(e, 2, verbose)
+    except click.exceptions.Exit:  # said what it had to say (an interruption)
+        raise
     except Exception as e:  # a backend or a run failed: one line, exit 1
         _fail(e, 1, verbose, _backend_message(ctx, e, starts_nothing=options["dry_run"] or options["status"]))
     if code:
@@ -264,7 +267,7 @@ def _run(
         remote = _remote(ctx, project, domain)
         cache = StatusCache()
         read = lambda: backfill_status(remote, launchplan, project, domain, cache)  # noqa: E731
-        result = _follow(read, poll_interval) if wait else read()
+        result = _follow(read, poll_interval, _status_command(project, domain, launchplan)) if wait else read()
         _print_status(result, output, only_failed=False)
         return 0 if result.all_succeeded else 1
     start, end = resolve_window(from_date, to_date, backfill_window)
@@ -276,7 +279,7 @@ def _run(
     if local:
         if options["reprocess"] != ALL or wait:
             raise BackfillUsageError("--reprocess and --wait need a Flyte backend: drop --local")
-        return _run_local(launchplan, launchplan_version, start, end, input_pairs, output, dry_run, failure_policy, options)
+        return _run_local(ctx, launchplan, launchplan_version, start, end, input_pairs, output, dry_run, failure_policy, options)
     return _run_remote(
         ctx, project, domain, launchplan, launchplan_version, start, end, input_pairs, output, dry_run, failure_policy,
         options, wait, poll_interval, retry_failed,
@@ -317,7 +320,7 @@ def _print_plan(plan: BackfillPlan, output: str, extra: Optional[dict] = None, e
         print_plan(Console(), plan, every_row)
 
 
-def _run_local(file, name, start, end, input_pairs, output, dry_run, failure_policy, options) -> int:  # type: ignore[no-untyped-def]
+def _run_local(ctx, file, name, start, end, input_pairs, output, dry_run, failure_policy, options) -> int:  # type: ignore[no-untyped-def]
     if not name:
         raise BackfillUsageError("--local needs the Python file and the launch plan's name: FILE LAUNCHPLAN")
     lp = load_launch_plan(file, name)
@@ -329,16 +332,40 @@ def _run_local(file, name, start, end, input_pairs, output, dry_run, failure_pol
         return 0
     console = Console(stderr=True)
     columns = (TextColumn("backfill"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
-    with Progress(*columns, console=console, transient=False) as progress:
-        bar = progress.add_task("", total=len(plan.instants))
-        results = run_locally(
-            plan, lambda r: progress.update(bar, advance=1, description=f"{r.instant.isoformat()} {r.status.lower()}")
-        )
+    finished: List[RunResult] = []
+    try:
+        with Progress(*columns, console=console, transient=False) as progress:
+            bar = progress.add_task("", total=len(plan.instants))
+
+            def on_result(result: RunResult) -> None:
+                finished.append(result)
+                progress.update(bar, advance=1, description=f"{result.instant.isoformat()} {result.status.lower()}")
+
+            results = run_locally(plan, on_result)
+    except KeyboardInterrupt:
+        return _interrupted_locally(ctx, plan, finished, output)
+    _print_results(plan, results, output)
+    return 0 if all(r.status == SUCCEEDED for r in results) else 1
+
+
+def _print_results(plan: BackfillPlan, results: Sequence[RunResult], output: str, extra: Optional[dict] = None) -> None:
     if output == "json":
-        _print_plan(plan, output, {"results": [result_as_dict(r) for r in results]})
+        _print_plan(plan, output, {"results": [result_as_dict(r) for r in results], **(extra or {})})
     else:
         print_results(Console(), results)
-    return 0 if all(r.status == SUCCEEDED for r in results) else 1
+
+
+def _interrupted_locally(ctx: click.Context, plan: BackfillPlan, finished: Sequence[RunResult], output: str) -> int:
+    """Ctrl-C during a local backfill: what finished, what did not, and the command that runs the rest (exit 130)."""
+    rest = plan.instants[len(finished) :]  # local runs go one by one in plan order: what finished is a prefix
+    results = [*finished, *(RunResult(instant, NOT_RUN) for instant in rest)]
+    resume = resume_command(ctx, plan, len(finished))
+    click.echo(f"Interrupted: {count_of(len(finished), 'run')} of {len(plan.instants):,} finished; the run of "
+               f"{iso_utc(rest[0])} was stopped" if rest else "Interrupted after the last run", err=True)  # fmt: skip
+    _print_results(plan, results, output, {"interrupted": True, "resume_command": resume})
+    if output != "json":
+        click.echo(f"Run the rest with:\n  {resume}")
+    return 130
 
 
 def _remote(ctx: click.Context, project: str, domain: str) -> Any:
@@ -350,18 +377,28 @@ def _remote(ctx: click.Context, project: str, domain: str) -> Any:
     return remote
 
 
-def _follow(read: Any, interval: float) -> BackfillStatus:
-    """Reads the status until the backfill ends, with a progress bar on stderr."""
+def _follow(read: Any, interval: float, again: str) -> BackfillStatus:
+    """Reads the status until the backfill ends, with a progress bar on stderr. Ctrl-C stops following, not the
+    backfill: it says so, with ``again``, the command that follows it again (exit 130)."""
     columns = (TextColumn("backfill"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
-    with Progress(*columns, console=Console(stderr=True)) as progress:
-        bar = progress.add_task("", total=None)
+    try:
+        with Progress(*columns, console=Console(stderr=True)) as progress:
+            bar = progress.add_task("", total=None)
 
-        def show(status: BackfillStatus) -> None:
-            c = status.counts()
-            progress.update(bar, total=len(status.runs), completed=c["succeeded"] + c["failed"],
-                            description=", ".join(f"{n} {name}" for name, n in c.items()))  # fmt: skip
+            def show(status: BackfillStatus) -> None:
+                c = status.counts()
+                progress.update(bar, total=len(status.runs), completed=c["succeeded"] + c["failed"],
+                                description=", ".join(f"{n} {name}" for name, n in c.items()))  # fmt: skip
 
-        return follow(read, show, interval)
+            return follow(read, show, interval)
+    except KeyboardInterrupt:
+        click.echo(f"Interrupted: stopped following; the backfill goes on running on Flyte. Follow it again with:\n"
+                   f"  {again}", err=True)  # fmt: skip
+        raise click.exceptions.Exit(130) from None
+
+
+def _status_command(project: str, domain: str, execution_name: str) -> str:
+    return shlex.join(["pyflyte", "backfill", "-p", project, "-d", domain, "--status", execution_name, "--wait"])
 
 
 def _print_status(status: BackfillStatus, output: str, only_failed: bool, retry: Optional[str] = None) -> None:
@@ -431,27 +468,44 @@ def _run_remote(ctx, project, domain, name, lp_version, start, end, input_pairs,
 
 def _follow_to_end(remote: Any, execution_name: str, project: str, domain: str, interval: float) -> BackfillStatus:
     cache = StatusCache()
-    return _follow(lambda: backfill_status(remote, execution_name, project, domain, cache), interval)
+    read = lambda: backfill_status(remote, execution_name, project, domain, cache)  # noqa: E731
+    return _follow(read, interval, _status_command(project, domain, execution_name))
 
 
 def retry_command(ctx: click.Context, start: datetime, end: datetime) -> str:
     """The command that reruns this backfill's failed instants: the same request with --reprocess failed."""
+    return shlex.join(_same_request(ctx, start, end) + ["--reprocess", "failed"])
+
+
+def resume_command(ctx: click.Context, plan: BackfillPlan, done: int) -> str:
+    """The command that runs a plan's instants after its first ``done``: the same request over what is left of the
+    window (start exclusive, end inclusive). A FixedRate anchored by default at the start stays on its grid, since
+    the new start is one of its instants."""
+    rest = plan.instants[done:]
+    start, end = (plan.start, rest[0]) if plan.reverse else ((plan.instants[done - 1] if done else plan.start), plan.end)
+    return shlex.join(_same_request(ctx, start, end))
+
+
+def _same_request(ctx: click.Context, start: datetime, end: datetime) -> List[str]:
+    """This command's words over the window (start, end]: every option that differs from its default."""
     p = ctx.params
-    words = ["pyflyte", "backfill", "-p", p["project"], "-d", p["domain"], p["launchplan"]]
-    words += [p["launchplan_version"]] if p["launchplan_version"] else []
-    words += ["--from-date", start.isoformat(), "--to-date", end.isoformat()]
+    words = ["pyflyte", "backfill"]
+    words += ["--local"] if p["local"] else ["-p", p["project"], "-d", p["domain"]]
+    words += [p["launchplan"]] + ([p["launchplan_version"]] if p["launchplan_version"] else [])
+    words += ["--from-date", iso_utc(start), "--to-date", iso_utc(end)]
     flags = {"parallel": "--parallel", "reverse": "--reverse", "overwrite_cache": "--overwrite-cache"}
     words += [flag for key, flag in flags.items() if p[key]]
     words += [] if p["fail_fast"] else ["--no-fail-fast"]
     for key in ("per_node_retries", "max_parallelism", "timezone", "anchor", "shape", "max_runs", "max_nodes"):
         default = next(param.default for param in ctx.command.params if param.name == key)
         if p[key] != default:
-            words += [f"--{key.replace('_', '-')}", str(p[key])]
+            value = iso_utc(p[key]) if isinstance(p[key], datetime) else str(p[key])
+            words += [f"--{key.replace('_', '-')}", value]
     if p["per_node_timeout"]:
         words += ["--per-node-timeout", f"{int(p['per_node_timeout'].total_seconds())} seconds"]
     for pair in p["input_pairs"]:
         words += ["--input", pair]
-    return shlex.join(words + ["--reprocess", "failed"])
+    return words
 
 
 def main() -> None:

@@ -11,7 +11,6 @@ from typing import Callable, List, Optional
 
 from flytekit.core.workflow import WorkflowFailurePolicy
 
-from .local_files import load_launch_plan  # noqa: F401  (cli.py imports it from here)
 from .plan import BackfillPlan
 
 SUCCEEDED, FAILED, NOT_RUN = "SUCCEEDED", "FAILED", "NOT_RUN"

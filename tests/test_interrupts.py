@@ -1,0 +1,121 @@
+"""Ctrl-C (issue 10 #4): a local backfill says it was interrupted, shows what finished and prints the command that
+runs exactly the rest; a follower (--wait) stops following, not the backfill, and says how to follow again."""
+
+import json
+import shlex
+import sys
+import textwrap
+from datetime import datetime, timezone
+from itertools import count
+from unittest import mock
+
+import pytest
+from click.testing import CliRunner
+from flytekit.clis.sdk_in_container.pyflyte import main as pyflyte
+
+from flytekitplugins.backfill import cli
+from flytekitplugins.backfill.cli import backfill
+from flytekitplugins.backfill.local_files import load_launch_plan
+from flyte_backend.admin import Phase
+from test_remote import DOMAIN, LP_NAME, PROJECT, WINDOW, admin  # noqa: F401
+
+FLOWS = """
+from datetime import datetime, timedelta
+from flytekit import CronSchedule, FixedRate, LaunchPlan, task, workflow
+
+TRAP = {{"at": None}}  # the kickoff time whose run is interrupted, as by Ctrl-C
+RAN = []
+
+
+@task
+def step(t: datetime) -> None:
+    if t == TRAP["at"]:
+        raise KeyboardInterrupt()
+    RAN.append(t)
+
+
+@workflow
+def wf(t: datetime):
+    step(t=t)
+
+
+daily = LaunchPlan.get_or_create(workflow=wf, name="daily_{n}",
+                                 schedule=CronSchedule(schedule="0 8 * * *", kickoff_time_input_arg="t"))
+every5h = LaunchPlan.get_or_create(workflow=wf, name="every5h_{n}",
+                                   schedule=FixedRate(duration=timedelta(hours=5), kickoff_time_input_arg="t"))
+"""
+_n = count()
+
+
+@pytest.fixture
+def flows(tmp_path):
+    path = tmp_path / f"interrupt_flows_{next(_n)}.py"
+    path.write_text(textwrap.dedent(FLOWS.format(n=path.stem)))
+    return path
+
+
+def module_of(path, lp):
+    """The module the command imported the flows file as (loading it as the command does)."""
+    load_launch_plan(str(path), lp)
+    (module,) = [m for m in list(sys.modules.values()) if getattr(m, "__file__", None) == str(path.resolve())]
+    return module
+
+
+def planned(args):
+    """The instants the command runs, in run order, from its own dry run."""
+    result = CliRunner().invoke(backfill, [*args, "--dry-run", "--output", "json"])
+    assert result.exit_code == 0, result.output
+    return [datetime.fromisoformat(t.replace("Z", "+00:00")) for t in json.loads(result.stdout)["instants"]]
+
+
+@pytest.mark.parametrize("lp, extra", [("daily", []), ("daily", ["--reverse"]), ("every5h", []),
+                                       ("every5h", ["--reverse", "--no-fail-fast"])])  # fmt: skip
+def test_an_interrupted_local_backfill_shows_what_finished_and_the_command_that_runs_the_rest(flows, lp, extra):
+    args = ["--local", str(flows), lp, "--from-date", "2024-03-01T01:30:00Z", "--to-date", "2024-03-09T08:00:00Z", *extra]
+    instants = planned(args)
+    module = module_of(flows, lp)
+    module.TRAP["at"] = instants[3]
+    first = CliRunner().invoke(backfill, args)
+    assert first.exit_code == 130, first.output
+    stopped = instants[3].isoformat().replace("+00:00", "Z")
+    assert f"Interrupted: 3 runs of {len(instants)} finished; the run of {stopped} was stopped" in first.stderr
+    rows = [line for line in first.stdout.splitlines() if "│" in line and "Z │" in line]
+    assert [row.split("│")[2].strip() for row in rows] == ["SUCCEEDED"] * 3 + ["NOT_RUN"] * (len(instants) - 3)
+    assert module.RAN == instants[:3]
+    resume = shlex.split(first.stdout.split("Run the rest with:")[1].strip())
+    assert resume[:2] == ["pyflyte", "backfill"]
+    assert planned(resume[2:]) == instants[3:]  # exactly the rest, in the same order, on the same schedule grid
+    module.TRAP["at"] = None
+    second = CliRunner().invoke(backfill, resume[2:])
+    assert second.exit_code == 0, second.output
+    assert module.RAN == instants  # every instant once, none twice
+
+
+def test_an_interrupted_local_backfill_in_json_is_one_document(flows):
+    args = ["--local", str(flows), "daily", "--from-date", "2024-03-01", "--to-date", "2024-03-05", "--output", "json"]
+    instants = planned(args)
+    module = module_of(flows, "daily")
+    module.TRAP["at"] = instants[1]
+    result = CliRunner().invoke(backfill, args)
+    assert result.exit_code == 130
+    document = json.loads(result.stdout)
+    assert document["interrupted"] is True and document["resume_command"].startswith("pyflyte backfill --local")
+    assert [r["status"] for r in document["results"]] == ["SUCCEEDED", "NOT_RUN", "NOT_RUN", "NOT_RUN"]
+
+
+def test_ctrl_c_while_following_stops_following_not_the_backfill(admin):
+    def interrupted(read, show, interval):
+        show(read())
+        raise KeyboardInterrupt()
+
+    with mock.patch.object(cli, "follow", interrupted):
+        result = CliRunner().invoke(pyflyte, ["backfill", "-p", PROJECT, "-d", DOMAIN, LP_NAME, *WINDOW, "--wait"],
+                                    env=admin.env())  # fmt: skip
+    assert result.exit_code == 130, result.output
+    (execution,) = admin.state.executions.values()
+    assert Phase.Name(execution.phase) == "QUEUED" and not admin.state.requests("TerminateExecution")  # not aborted
+    assert "stopped following; the backfill goes on running on Flyte" in result.stderr
+    again = result.stderr.split("Follow it again with:")[1].strip()
+    assert shlex.split(again) == ["pyflyte", "backfill", "-p", PROJECT, "-d", DOMAIN, "--status", execution.name, "--wait"]
+    status = CliRunner().invoke(pyflyte, shlex.split(again)[1:-1], env=admin.env())  # the same, without --wait
+    assert status.exit_code == 1 and status.stdout.count("PENDING") == 10, status.output  # 10 runs, none ended yet
