@@ -14,6 +14,7 @@ from click.testing import CliRunner
 from flytekit.clis.sdk_in_container.pyflyte import main as pyflyte
 
 from flytekitplugins.backfill import cli
+from flytekitplugins.backfill import remote as remote_module
 from flytekitplugins.backfill.cli import backfill
 from flytekitplugins.backfill.local_files import load_launch_plan
 from flyte_backend.admin import Phase
@@ -119,3 +120,16 @@ def test_ctrl_c_while_following_stops_following_not_the_backfill(admin):
     assert shlex.split(again) == ["pyflyte", "backfill", "-p", PROJECT, "-d", DOMAIN, "--status", execution.name, "--wait"]
     status = CliRunner().invoke(pyflyte, shlex.split(again)[1:-1], env=admin.env())  # the same, without --wait
     assert status.exit_code == 1 and status.stdout.count("PENDING") == 10, status.output  # 10 runs, none ended yet
+
+
+def test_ctrl_c_while_launching_says_the_same_command_finishes_it(admin):
+    """Interrupted between registration and execution: one line, exit 130, and the same command then starts the one
+    execution."""
+    with mock.patch.object(remote_module.FlyteRemote, "execute", side_effect=KeyboardInterrupt):
+        first = CliRunner().invoke(pyflyte, ["backfill", "-p", PROJECT, "-d", DOMAIN, LP_NAME, *WINDOW], env=admin.env())
+    assert first.exit_code == 130 and admin.state.executions == {}
+    assert first.stderr.strip().splitlines()[-1] == (
+        "Interrupted: run the same command again: it finishes what this one started, without duplicates"
+    )
+    second = CliRunner().invoke(pyflyte, ["backfill", "-p", PROJECT, "-d", DOMAIN, LP_NAME, *WINDOW], env=admin.env())
+    assert second.exit_code == 0 and "launched" in second.stdout and len(admin.state.executions) == 1

@@ -160,6 +160,11 @@ def backfill(ctx: click.Context, verbose: bool, **options: Any) -> None:
         _fail(e, 2, verbose)
     except click.exceptions.Exit:  # said what it had to say (an interruption)
         raise
+    except KeyboardInterrupt:  # Ctrl-C while talking to the backend: every step is safe to redo
+        starts_nothing = options["dry_run"] or options["status"]
+        click.echo("Interrupted: " + ("nothing was started" if starts_nothing else
+                   "run the same command again: it finishes what this one started, without duplicates"), err=True)  # fmt: skip
+        raise click.exceptions.Exit(130) from None
     except Exception as e:  # a backend or a run failed: one line, exit 1
         _fail(e, 1, verbose, _backend_message(ctx, e, starts_nothing=options["dry_run"] or options["status"]))
     if code:
