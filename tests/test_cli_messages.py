@@ -157,8 +157,6 @@ def test_an_int_input_at_the_64_bit_limit_is_accepted():
 @pytest.mark.parametrize(
     "args",
     [
-        ["--from-date", "0001-01-01", "--to-date", "0001-01-03"],
-        ["--from-date", "9999-12-30", "--to-date", "9999-12-31"],
         ["--to-date", "0001-01-01", "--backfill-window", "1 day"],
         ["--from-date", "9999-12-31T12:00", "--backfill-window", "1 day"],
         ["--from-date", "0001-01-01 - 1 day", "--to-date", "2024-03-01"],
@@ -168,6 +166,17 @@ def test_an_int_input_at_the_64_bit_limit_is_accepted():
 def test_dates_past_year_1_or_9999_are_a_bad_request(args):
     line = refused("--local", FLOWS, "nightly_lp", *args, "--dry-run")
     assert "9999" in line, line
+
+
+@pytest.mark.parametrize(
+    "args, instants",
+    [(["--from-date", "0001-01-01", "--to-date", "0001-01-03"], ["0001-01-02T00:00:00Z", "0001-01-03T00:00:00Z"]),
+     (["--from-date", "9999-12-30", "--to-date", "9999-12-31T23:59:59Z"], ["9999-12-31T00:00:00Z"])],
+)  # fmt: skip
+def test_windows_inside_the_ends_of_the_calendar_are_planned(args, instants):
+    result = invoke("--local", FLOWS, "nightly_lp", *args, "--dry-run", "--output", "json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["instants"] == instants
 
 
 def test_a_zero_window_says_it_is_empty_not_that_no_window_was_given():

@@ -8,6 +8,7 @@ The oracle shares no code with the plugin: it parses the cron fields itself and,
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -78,13 +79,22 @@ def oracle_scan(expression, zone_name, start, end):
     t = start.replace(second=0, microsecond=0) + timedelta(minutes=1)
     found = []
     while t <= end:
-        wall = t.astimezone(zone)
-        dom_ok, dow_ok = wall.day in doms, (wall.weekday() + 1) % 7 in dows
-        day_ok = (dom_ok and dow_ok) if (dom_star or dow_star) else (dom_ok or dow_ok)
-        if wall.minute in minutes and wall.hour in hours and wall.month in months and day_ok:
-            found.append(t)
+        try:
+            wall = t.astimezone(zone)
+        except OverflowError:  # the zone's clock would read a year before 1 or after 9999: no such wall time
+            wall = None
+        if wall is not None:
+            dom_ok, dow_ok = wall.day in doms, (wall.weekday() + 1) % 7 in dows
+            day_ok = (dom_ok and dow_ok) if (dom_star or dow_star) else (dom_ok or dow_ok)
+            if wall.minute in minutes and wall.hour in hours and wall.month in months and day_ok:
+                found.append(t)
+        if t == LAST_MINUTE:
+            break
         t += timedelta(minutes=1)
     return found
+
+
+LAST_MINUTE = datetime(9999, 12, 31, 23, 59, tzinfo=UTC)
 
 
 @st.composite
@@ -131,3 +141,29 @@ def test_fixed_rate_instants_equal_a_minute_by_minute_scan(period, anchor, bound
             expected.append(t)
         t += timedelta(minutes=1)
     assert Rate(period, anchor).instants(start, end) == expected
+
+
+FIRST_DAYS = (datetime(1, 1, 1, tzinfo=UTC), datetime(1, 1, 4, tzinfo=UTC))
+LAST_DAYS = (datetime(9999, 12, 28, 12, tzinfo=UTC), LAST_MINUTE)
+# The scan steps whole UTC minutes, so the zones keep whole-minute offsets: in year 1 the named zones are on local mean
+# time (New York -4:56:02), so that end is tried in fixed zones from UTC+14 to UTC-12.
+EDGES = [(zone, FIRST_DAYS) for zone in ("UTC", "Etc/GMT-14", "Etc/GMT+12")] + [
+    (zone, LAST_DAYS) for zone in ("UTC", "Etc/GMT-14", "Etc/GMT+12", "America/New_York", "Pacific/Kiritimati")]
+
+
+@pytest.mark.parametrize("zone, bounds", EDGES)
+@pytest.mark.parametrize("expression", ["0 8 * * *", "*/30 * * * *", "0 0 1 1 *", "59 23 31 12 *", "0 12 * * 1"])
+def test_windows_at_the_ends_of_the_calendar_equal_the_scan(zone, bounds, expression):
+    """Windows that touch year 1 or 9999: the spare days around the window stop at the calendar's ends, and a wall
+    time whose instant cannot exist (before year 1, after 9999) does not fire."""
+    assert Cron.parse(expression, zone).instants(*bounds) == oracle_scan(expression, zone, *bounds)
+
+
+@pytest.mark.parametrize("anchor", [None, datetime(2024, 1, 1, 1, tzinfo=UTC), datetime(1, 1, 1, 3, tzinfo=UTC)])
+def test_a_fixed_rate_at_the_start_of_the_calendar(anchor):
+    """The period before the window's first run falls before year 1; it is never computed."""
+    start, end, period = datetime(1, 1, 1, tzinfo=UTC), datetime(1, 1, 2, tzinfo=UTC), timedelta(hours=5)
+    origin = start if anchor is None else anchor
+    hours = (start + timedelta(hours=h) for h in range(1, 25))  # every instant here is on a whole hour
+    expected = [t for t in hours if (t - origin) % period == timedelta(0)]
+    assert Rate(period, anchor).instants(start, end) == expected and len(expected) >= 4

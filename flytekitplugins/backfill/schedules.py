@@ -9,7 +9,7 @@ rate fires at ``anchor + k * period`` on whole seconds, anchored at the window's
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 from typing import List, Optional, Sequence, Tuple, Union
 
 from .cron_fields import CronFields, load_location, parse_expression, split_zone_prefix
@@ -98,21 +98,15 @@ class Cron:
         zone = self.zone
 
         # One spare day on each side covers every UTC offset and a clock that jumps by up to a day; the window rule
-        # trims the rest.
-        day = start.astimezone(zone).date() - timedelta(days=1)
-        last_day = end.astimezone(zone).date() + timedelta(days=1)
+        # trims the rest. The spare days stop at the ends of the calendar (years 1 and 9999).
+        day = _days_after(_local_date(start, zone, date.min), -1)
+        last_day = _days_after(_local_date(end, zone, date.max), 1)
         found: List[datetime] = []
         in_order = True
         one_day = timedelta(days=1)
         while day <= last_day:
             if day.month in months and day_matches(day) and walls:
-                midnight = datetime(day.year, day.month, day.day)
-                offset = _steady_offset(midnight, zone)
-                if offset is not None:  # no clock change on this day: every wall time is one instant
-                    base = (midnight - offset).replace(tzinfo=UTC)
-                    today = [base + o for o in offsets]
-                else:
-                    today = sorted(t for h, m in walls for t in _wall_to_utc(midnight.replace(hour=h, minute=m), zone))
+                today = _fires_on(datetime(day.year, day.month, day.day), zone, walls, offsets)
                 if today and not (start < today[0] and today[-1] <= end):
                     today = [t for t in today if in_window(t, start, end)]
                 if today:
@@ -121,7 +115,9 @@ class Cron:
                     found.extend(today)
             if limit is not None and len(found) > limit:
                 # Two more days, so that an instant of a later day that comes earlier in time is not left out.
-                last_day = min(last_day, day + 2 * one_day)
+                last_day = min(last_day, _days_after(day, 2))
+            if day == date.max:
+                break
             day += one_day
         if not in_order:
             found.sort()
@@ -130,6 +126,35 @@ class Cron:
     def describe(self) -> str:
         zone = getattr(self.zone, "key", None) or str(self.zone)
         return f"cron {self.expression!r} in {zone}"
+
+
+def _fires_on(midnight: datetime, zone: tzinfo, walls: Sequence[Tuple[int, int]], offsets: Sequence[timedelta]) -> List[datetime]:
+    """The instants of a local day's wall times, in UTC order: shifted by one offset when the clock does not change
+    that day, else wall time by wall time (also on a day at an end of the calendar)."""
+    try:
+        offset = _steady_offset(midnight, zone)
+        if offset is not None:
+            base = (midnight - offset).replace(tzinfo=UTC)
+            return [base + o for o in offsets]
+    except OverflowError:
+        pass
+    return sorted(t for h, m in walls for t in _wall_to_utc(midnight.replace(hour=h, minute=m), zone))
+
+
+def _local_date(instant: datetime, zone: tzinfo, beyond: date) -> date:
+    """The zone's date at ``instant``; ``beyond`` when that date is before year 1 or after 9999."""
+    try:
+        return instant.astimezone(zone).date()
+    except OverflowError:
+        return beyond
+
+
+def _days_after(day: date, days: int) -> date:
+    """``day`` moved by ``days``, stopping at the ends of the calendar."""
+    try:
+        return day + timedelta(days=days)
+    except OverflowError:
+        return date.min if days < 0 else date.max
 
 
 def _steady_offset(midnight: datetime, zone: tzinfo) -> Optional[timedelta]:
@@ -153,14 +178,18 @@ def _steady_offset(midnight: datetime, zone: tzinfo) -> Optional[timedelta]:
 
 
 def _wall_to_utc(wall: datetime, zone: tzinfo) -> Sequence[datetime]:
-    """The instants at which a zone's clock reads ``wall``: none in a DST gap, two in a DST overlap."""
+    """The instants at which a zone's clock reads ``wall``: none in a DST gap, two in a DST overlap, none past the
+    ends of the calendar."""
     if zone is UTC:
         return (wall.replace(tzinfo=UTC),)
     found: List[datetime] = []
     for fold in (0, 1):
-        instant = wall.replace(tzinfo=zone, fold=fold).astimezone(UTC)
-        if instant.astimezone(zone).replace(tzinfo=None) == wall and instant not in found:
-            found.append(instant)
+        try:
+            instant = wall.replace(tzinfo=zone, fold=fold).astimezone(UTC)
+            if instant.astimezone(zone).replace(tzinfo=None) == wall and instant not in found:
+                found.append(instant)
+        except OverflowError:  # the instant would fall before year 1 or after 9999 UTC
+            pass
     return found
 
 
@@ -191,7 +220,8 @@ class Rate:
         first_k, last_k = (start - anchor) // self.period, (end - anchor) // self.period
         if limit is not None:
             last_k = min(last_k, first_k + limit + 1)
-        candidates = (anchor + k * self.period for k in range(first_k, last_k + 1))
+        # anchor + first_k * period <= start, never in the window (and maybe before year 1): start after it
+        candidates = (anchor + k * self.period for k in range(first_k + 1, last_k + 1))
         return [t for t in candidates if in_window(t, start, end)]
 
     def describe(self) -> str:
