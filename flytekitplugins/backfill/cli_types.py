@@ -12,6 +12,7 @@ import rich_click as click
 from flytekit.interaction.click_types import DurationParamType, literal_type_to_click_type
 
 from .errors import InputOverrideError
+from .input_values import WrongValue, from_text, is_json_typed, is_pickled, is_plain_data, literal_of
 from .launch_plans import LaunchPlanLike, input_types
 
 # `<date> - <duration>`: the first sign with spaces on both sides. The look-behind lets a run of spaces be tried from
@@ -55,11 +56,11 @@ class DurationType(click.ParamType):
     def __init__(self, zero: str):
         self.zero = zero
 
-    def convert(self, value: Any, param: Optional[click.Parameter], ctx: Optional[click.Context]) -> timedelta:
     def get_metavar(self, param: click.Parameter, ctx: Optional[click.Context] = None) -> str:
         """DURATION in --help, not a list of example values (click 8.2+ passes ctx; older click does not)."""
         return "DURATION"
 
+    def convert(self, value: Any, param: Optional[click.Parameter], ctx: Optional[click.Context]) -> timedelta:
         if isinstance(value, timedelta):
             return value
         try:
@@ -78,11 +79,11 @@ class DateType(click.ParamType):
 
     name = "date"
 
-    def convert(self, value: Any, param: Optional[click.Parameter], ctx: Optional[click.Context]) -> datetime:
     def get_metavar(self, param: click.Parameter, ctx: Optional[click.Context] = None) -> str:
         """DATE in --help (click 8.2+ passes ctx; older click does not)."""
         return "DATE"
 
+    def convert(self, value: Any, param: Optional[click.Parameter], ctx: Optional[click.Context]) -> datetime:
         if isinstance(value, datetime):
             return value
         text = str(value).strip()
@@ -140,13 +141,25 @@ def parse_inputs(pairs: Sequence[str], launch_plan: LaunchPlanLike) -> Dict[str,
                 f"--input {shown(name)}: the launch plan has no such input; its inputs are {', '.join(sorted(types))}"
             )
         literal_type, python_type = types[name]
-        # a datetime input reads the same forms as --from-date (flytekit's type refuses offsets and Z)
-        value_type = DateType() if python_type is datetime else literal_type_to_click_type(literal_type, python_type)
-        try:
-            values[name] = value_type.convert(text, None, None)
-        except Exception as e:  # click and flytekit raise several types for a bad value
+        if is_pickled(literal_type):  # flytekit's type would import `mod` of `mod:obj` from the current directory
             raise InputOverrideError(
-                f"--input {name}={shown(text)} is not a valid {type_name(python_type)}: {_reason(e)}"
+                f"--input {name}: a pickled Python object ({type_name(python_type)}) cannot be given on the command "
+                "line; give it a default in the launch plan or backfill from Python with "
+                "LaunchPlan.backfill(inputs=...)"
+            )
+        # lists, dicts and dataclasses: checked element by element (input_values.py); a datetime input reads the
+        # same forms as --from-date (flytekit's type refuses offsets and Z)
+        try:
+            if is_json_typed(literal_type):
+                values[name] = from_text(name, text, literal_type, python_type)
+            elif python_type is datetime:
+                values[name] = DateType().convert(text, None, None)
+            else:
+                values[name] = literal_type_to_click_type(literal_type, python_type).convert(text, None, None)
+        except Exception as e:  # click and flytekit raise several types for a bad value
+            reason = str(e) if isinstance(e, WrongValue) else _reason(e)
+            raise InputOverrideError(
+                f"--input {name}={shown(text)} is not a valid {type_name(python_type)}: {reason}"
             ) from e
         for number in _ints_in(values[name]):
             if not INT64[0] <= number <= INT64[1]:
@@ -154,6 +167,13 @@ def parse_inputs(pairs: Sequence[str], launch_plan: LaunchPlanLike) -> Dict[str,
                     f"--input {name}={shown(text)}: {number} does not fit Flyte's 64-bit integers "
                     f"({INT64[0]} to {INT64[1]})"
                 )
+        if is_plain_data(literal_type):  # the last word is flytekit's: the literal the runs will be given
+            try:
+                literal_of(values[name], literal_type, python_type)
+            except Exception as e:
+                raise InputOverrideError(
+                    f"--input {name}={shown(text)} is not a valid {type_name(python_type)}: {_reason(e)}"
+                ) from e
     return values
 
 
