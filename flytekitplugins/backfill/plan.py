@@ -11,6 +11,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 from flytekit.core.workflow import WorkflowFailurePolicy
 
 from .errors import InputOverrideError, KickoffInputError, MissingInputError, TooManyRunsError
+from .json_values import changes_every_run, json_value
 from .launch_plans import LaunchPlanFacts, LaunchPlanLike, facts_of, schedule_from_model
 from .pieces import chained, index_id, level_parallelism, levels_needed, piece_layout, run_paths
 from .reprocess import ALL, PastRun, instants_to_skip
@@ -102,13 +103,24 @@ class BackfillPlan:
     def fingerprint(self) -> str:
         """A digest of what this backfill runs and how; equal requests give equal digests. Why instants were skipped
         is not part of it: the same instants to run are the same backfill, whatever the skipped runs are doing."""
-        return _digest({k: v for k, v in self.to_dict().items() if k != "skipped"})
+        return _digest(self._request())
 
     @property
     def version(self) -> str:
         """The version to register the generated workflow under: a digest of what shapes the workflow."""
-        shape = {k: v for k, v in self.to_dict().items() if k not in _EXECUTION_ONLY + ("skipped",)}
-        return _digest(shape)[:20]
+        return _digest({k: v for k, v in self._request().items() if k not in _EXECUTION_ONLY})[:20]
+
+    def _request(self) -> Dict[str, Any]:
+        """What names the backfill: the plan as JSON but why instants were skipped. An input whose text differs in
+        every process (an object printed with its address) cannot name anything: refused, with what to do."""
+        for name, value in self.inputs:
+            if changes_every_run(value):
+                raise InputOverrideError(
+                    f"input {name!r} prints differently in every process ({json_value(value)}), so the backfill "
+                    "cannot be named by its request and a rerun would start it again: give version= and "
+                    "execution_name=, or make the value a dataclass or give it a __repr__"
+                )
+        return {k: v for k, v in self.to_dict().items() if k != "skipped"}
 
     def execution_name_for(self, version: Optional[str] = None) -> str:
         """The default execution name: the same request (and workflow version) never starts a second backfill."""
@@ -145,7 +157,7 @@ class BackfillPlan:
             "max_nodes": self.max_nodes,
             "overwrite_cache": self.overwrite_cache,
             "kickoff_input": self.kickoff_input,
-            "inputs": {name: repr(value) for name, value in self.inputs},
+            "inputs": {name: json_value(value) for name, value in self.inputs},
             "instants": [iso_utc(t) for t in self.instants],
             "reprocess": self.reprocess,
             "skipped": [{"instant": iso_utc(t), "reason": reason} for t, reason in self.skipped],

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
-import math
-from datetime import date, datetime, timedelta
-from enum import Enum
 from typing import Any, Dict, Sequence, Tuple
 
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from .json_values import json_value
 from .local import FAILED, NOT_RUN, SUCCEEDED, RunResult
 from .status import BackfillStatus
 from .plan import BackfillPlan
@@ -26,30 +23,6 @@ def plan_as_json(plan: BackfillPlan) -> str:
 def count_of(n: int, noun: str) -> str:
     """``1 run``, ``2 runs``, ``10,000 runs``."""
     return f"{n:,} {noun}" + ("" if n == 1 else "s")
-
-
-def json_value(value: Any) -> Any:
-    """An input value as JSON: datetimes in ISO 8601 (UTC, as Flyte reads naive ones), durations as protobuf's
-    JSON form (``3600s``), enums by value, dataclasses as objects; anything else as its string."""
-    if value is None or isinstance(value, (bool, int, str)):
-        return value
-    if isinstance(value, float):
-        return value if math.isfinite(value) else str(value)
-    if isinstance(value, datetime):
-        return iso_utc(value)
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, timedelta):
-        return f"{value.total_seconds():g}s"
-    if isinstance(value, Enum):
-        return json_value(value.value)
-    if isinstance(value, (list, tuple)):
-        return [json_value(item) for item in value]
-    if isinstance(value, dict):
-        return {str(key): json_value(item) for key, item in value.items()}
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return json_value(dataclasses.asdict(value))
-    return str(value)
 
 
 def plan_summary(plan: BackfillPlan) -> Dict[str, Any]:
