@@ -237,11 +237,6 @@ def check_bound_as_flytekit_binds_the_right_value(launch_plan, inputs, name, exp
     literal_type, python_type = types[name]
     right = expected(Classes(types))
     assert same(oracle(inputs[name], literal_type, python_type), oracle(right, literal_type, python_type))
-    by_value_type = shape == "array" or isinstance(launch_plan, FlyteLaunchPlan)
-    if by_value_type and isinstance(right, (list, dict)) and typing.get_origin(python_type) is typing.Union:
-        # array_shape.py, and flytekit for a fetched launch plan's node, bind by type(value) (dict), whose missing
-        # type arguments flytekit's Union binding indexes: IndexError, for the right value too
-        pytest.xfail("flytekit cannot bind a dict or list by its bare type to a Union input")
     plan = plan_backfill(START, END, launch_plan, inputs=inputs, shape=shape)
     right_plan = plan_backfill(START, END, launch_plan, inputs={**inputs, name: right}, shape=shape)
     assert same(bound_literal(plan, name), bound_literal(right_plan, name))

@@ -6,15 +6,19 @@ import os
 import subprocess
 import sys
 from datetime import datetime, timedelta, timezone
+from typing import Dict, List, Optional
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 from flytekit import CronSchedule, LaunchPlan, task, workflow
 from flytekit.configuration import ImageConfig, SerializationSettings
+from flytekit.core.context_manager import FlyteContextManager
+from flytekit.core.type_engine import TypeEngine
 from flytekit.core.workflow import WorkflowFailurePolicy
 from flytekit.clis.sdk_in_container.pyflyte import main as pyflyte
 
+from flyte_backend.admin import Phase
 from flytekitplugins.backfill import ExecutionNameTakenError, launch_backfill, plan_backfill
 
 PROJECT, DOMAIN = "flytesnacks", "development"
@@ -210,3 +214,34 @@ def test_python_api_modes_return_the_plan_the_workflow_or_the_execution(admin):
     assert started.execution.id.name == dry.plan.execution_name and not started.already_running
     again = launch_backfill(remote, LP_NAME, start, end)
     assert again.already_running and again.execution.id.name == started.execution.id.name
+
+
+@task
+def load_regions(t: datetime, regions: Optional[Dict[str, List[float]]]) -> None: ...
+
+
+@workflow
+def regions_wf(t: datetime, regions: Optional[Dict[str, List[float]]] = None):
+    load_regions(t=t, regions=regions)
+
+
+regions_lp = LaunchPlan.get_or_create(workflow=regions_wf, name="regions_lp",
+                                      schedule=CronSchedule(schedule="0 8 * * *", kickoff_time_input_arg="t"))  # fmt: skip
+
+
+@pytest.mark.parametrize("shape", [["--shape", "nodes"], ["--shape", "pieces", "--max-nodes", "4"]])
+def test_a_list_or_dict_override_of_an_optional_input_registers_and_reaches_every_run(admin, shape):
+    """flytekit binds a dict given to a union input by its bare type, which fails for a fetched launch plan
+    (IndexError); the backfill binds the union literal itself, and FlyteAdmin's compiler and propeller take it."""
+    settings = SerializationSettings(project=PROJECT, domain=DOMAIN, version="v1", image_config=ImageConfig.auto_default_image())
+    admin.remote(PROJECT, DOMAIN).register_launch_plan(regions_lp, version="v1", serialization_settings=settings)
+    result = backfill(admin, "regions_lp", *WINDOW, *shape, "--input",
+                      'regions={"emea": [1, 2.5], "apac": []}')  # fmt: skip
+    assert result.exit_code == 0, result.output
+    admin.state.run_until_idle()
+    runs = admin.state.executions_of("regions_lp", PROJECT, DOMAIN)
+    assert len(runs) == len(EXPECTED) and {Phase.Name(r.phase) for r in runs} == {"SUCCEEDED"}
+    expected = TypeEngine.to_literal(FlyteContextManager.current_context(), {"emea": [1.0, 2.5], "apac": []},
+                                     Optional[Dict[str, List[float]]], TypeEngine.to_literal_type(Optional[Dict[str, List[float]]]))  # fmt: skip
+    assert {r.computed_inputs.literals["regions"].SerializeToString(deterministic=True) for r in runs} == {
+        expected.to_flyte_idl().SerializeToString(deterministic=True)}

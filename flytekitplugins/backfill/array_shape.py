@@ -20,7 +20,7 @@ from flytekit.loggers import logger
 from flytekit.models import literals as literal_models
 
 from .errors import UnsupportedShapeError
-from .launch_plans import LaunchPlanLike
+from .launch_plans import LaunchPlanLike, bindable_inputs, input_types
 from .literal_columns import LiteralColumn
 from .plan import BackfillPlan
 
@@ -86,16 +86,18 @@ def add_array_node(workflow: ImperativeWorkflow, plan: BackfillPlan) -> Node:
     count = len(plan.instants)
     ctx = FlyteContextManager.current_context()
     columns: Dict[str, LiteralColumn] = {}
-    for name, value in constants.items():
-        expected = plan.launch_plan.interface.inputs[name].type
-        element = binding_from_python_std(ctx, name, expected, value, type(value))[0].binding
+    types = input_types(plan.launch_plan)
+    for name, value in constants.items():  # bound with the input's declared type, not the value's bare one
+        expected, python_type = types[name]
+        element = binding_from_python_std(ctx, name, expected, value, python_type)[0].binding
         columns[name] = LiteralColumn.repeated(element, count)
     if plan.kickoff_input:
         columns[plan.kickoff_input] = LiteralColumn.of_datetimes(plan.instants)
 
     # flytekit binds the node from one-element lists; the bindings then take the full columns.
     with FlyteContextManager.with_context(ctx.with_compilation_state(workflow.compilation_state)):
-        node_entity(**{name: [plan.instants[0] if name == plan.kickoff_input else constants[name]] for name in mapped})
+        first = {**bindable_inputs(plan.launch_plan, constants), **({plan.kickoff_input: plan.instants[0]} if plan.kickoff_input else {})}
+        node_entity(**{name: [first[name]] for name in mapped})
     node = workflow.compilation_state.nodes[-1]
     node._bindings = _with_columns(node.bindings, columns)
     node_entity._bindings = _with_columns(node_entity._bindings, columns)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
-from typing import Dict, FrozenSet, Optional, Tuple, Union
+from typing import Any, Dict, FrozenSet, Mapping, Optional, Tuple, Union
 
+from flytekit.core.context_manager import FlyteContextManager
 from flytekit.core.launch_plan import LaunchPlan
+from flytekit.core.promise import Promise
 from flytekit.core.type_engine import TypeEngine
 from flytekit.models.types import LiteralType
 from flytekit.models.schedule import Schedule as ScheduleModel
@@ -112,3 +114,18 @@ def input_types(launch_plan: LaunchPlanLike) -> Dict[str, Tuple[LiteralType, typ
         for name, python_type in launch_plan.python_interface.inputs.items()
     }
 
+
+
+def bindable_inputs(launch_plan: LaunchPlanLike, inputs: Mapping[str, Any]) -> Dict[str, Any]:
+    """Input overrides as a node of ``launch_plan`` can bind them. A union-typed one becomes a ready promise of its
+    literal, made with the input's own types: flytekit binds a list or dict given to a union input by its bare type
+    (``dict``, no type arguments), which fails for a fetched launch plan (``IndexError``); a scalar given to a union
+    is bound that way by flytekit itself."""
+    types = input_types(launch_plan)
+    ctx = FlyteContextManager.current_context()
+    bindable = dict(inputs)
+    for name, value in inputs.items():
+        literal_type, python_type = types[name]
+        if literal_type.union_type is not None and not isinstance(value, Promise):
+            bindable[name] = Promise(var=name, val=TypeEngine.to_literal(ctx, value, python_type, literal_type))
+    return bindable
