@@ -1,7 +1,7 @@
 """Benchmarks: this plugin against flytekit's built-in backfill, measured in the same run on the same machine.
 
     python benchmarks/run.py [--sizes 100,1000,10000] [--repeat 3] [--big 100000] [--scale 100000,1000000]
-                             [--polls 10000,100000]
+                             [--polls 10000,100000] [--rerun 50000]
 
 Prints one table. Timings are medians of --repeat runs; peak memory is read from a fresh process. The registration
 and status rows run against the test backend of tests/flyte_backend (FlyteAdmin's compiler and flytepropeller's
@@ -159,6 +159,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     parser.add_argument("--big", type=int, default=100_000, help="runs for the end-to-end time and memory row")
     parser.add_argument("--scale", default="10000,100000,1000000", help="runs to register on the test backend")
     parser.add_argument("--polls", default="10000,100000", help="runs of the finished backfills whose status is polled")
+    parser.add_argument("--rerun", type=int, default=50_000, help="runs of the backfill registered twice (rerun row)")
     args = parser.parse_args(argv)
     n = args.big
     # First, while this process is small: Linux hands a child the parent's peak RSS across fork and exec.
@@ -180,9 +181,10 @@ def main(argv: Optional[List[str]] = None) -> None:
     rows.append((f"{n:,} runs end to end: plan + build + serialize", f"{seconds:.2f} s, peak RSS {peak:.0f} MB",
                  f"(RSS after imports {base:.0f} MB)", "-"))  # fmt: skip
 
-    from on_backend import poll_rows, registration_rows
+    from on_backend import poll_rows, registration_rows, rerun_rows
 
     rows += registration_rows([int(s) for s in args.scale.split(",") if s])
+    rows += rerun_rows(args.rerun)
     rows += poll_rows([int(s) for s in args.polls.split(",") if s])
 
     added, whole = plugin_import_ms("import flytekit", "flytekit", max(args.repeat, 5))
