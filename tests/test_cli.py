@@ -2,8 +2,10 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
+import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -13,7 +15,7 @@ from click.testing import CliRunner
 from flytekit.clis.sdk_in_container.backfill import backfill as builtin_backfill
 from flytekit.clis.sdk_in_container.pyflyte import main as pyflyte
 
-from flytekitplugins.backfill import cli, retries
+from flytekitplugins.backfill import cli
 from flytekitplugins.backfill.cli_types import DateType
 
 HERE = Path(__file__).resolve().parent
@@ -199,14 +201,17 @@ def test_verbose_shows_the_traceback_and_keeps_the_exit_code(verbose):
     assert "Traceback (most recent call last)" in result.stderr and "InvalidWindowError" in result.stderr
 
 
-def test_unreachable_backend_is_one_error_line_after_the_waits_and_exit_code_1(monkeypatch):
-    monkeypatch.setattr(retries, "LAUNCH", retries.Patience(budget=1.0, first_wait=0.1))
+def test_an_unreachable_backend_is_said_within_seconds_naming_the_endpoint(monkeypatch):
+    """A backend this command never reached gets retryable.FIRST_CONTACT's four seconds: most likely a wrong endpoint."""
     env = {"FLYTE_PLATFORM_URL": "127.0.0.1:9", "FLYTE_PLATFORM_INSECURE": "True"}
+    began = time.monotonic()
     result = invoke("nightly_lp", *WEEK, env=env)
     assert result.exit_code == 1, result.output
+    assert time.monotonic() - began < 4 + 3
     *waits, error = result.stderr.strip().splitlines()
-    assert error.startswith("Error: fetching the launch plan failed") and "127.0.0.1:9" in error
-    assert waits and all(line.startswith("Waiting: the Flyte backend at 127.0.0.1:9 is unavailable") for line in waits)
+    assert re.match(r"Error: fetching the launch plan failed 4 times in \d s: the Flyte backend at 127\.0\.0\.1:9 is ", error)
+    assert "not answering" in error and "check its endpoint" in error
+    assert len(waits) == 3 and all(line.startswith("Waiting: the Flyte backend at 127.0.0.1:9 is unavail") for line in waits)
 
 
 @pytest.mark.parametrize(

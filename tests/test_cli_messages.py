@@ -70,7 +70,7 @@ def fresh_flows():
 @pytest.fixture
 def no_backoff_waits(monkeypatch):
     """No time to wait for the backend, so that an unreachable backend fails at its first attempt."""
-    monkeypatch.setattr(retries, "LAUNCH", retries.Patience(budget=0.0))
+    monkeypatch.setattr(retries, "FIRST_CONTACT", retries.Patience(budget=0.0))
 
 
 def invoke(*args, env=None):
@@ -213,7 +213,7 @@ def test_a_dry_run_or_status_that_cannot_reach_the_backend_does_not_promise_to_f
     result = invoke(*args)
     assert result.exit_code == 1, result.output
     line = one_error_line(result)
-    assert "finishes what this one started" not in line and "starts nothing" in line
+    assert "finishes what this one started" not in line and "check its endpoint" in line
     assert "127.0.0.1:9" in line  # the endpoint it tried
 
 

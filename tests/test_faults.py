@@ -31,6 +31,7 @@ QUICK = Patience(budget=2.0, first_wait=0.05, longest_wait=0.4)
 def quick(monkeypatch):
     """Launch steps wait 0.05 s, 0.1 s, ... up to 2 s in all, so that giving up takes no test time."""
     monkeypatch.setattr(retries, "LAUNCH", QUICK)
+    monkeypatch.setattr(retries, "FIRST_CONTACT", QUICK)
 
 
 def backfill(admin, *args):
@@ -202,20 +203,31 @@ def test_the_loser_of_two_identical_commands_says_the_backfill_was_already_start
 DATES = (EXPECTED[0].replace(day=1), EXPECTED[-1])
 
 
-def test_a_stalled_backend_fails_within_the_step_budget(admin_server, monkeypatch):
+def test_a_stalled_backend_fails_within_the_step_budget(admin, monkeypatch):
     """Issue 10 #13: a backend that accepts the connection and never answers. Every call has a deadline, and no
     attempt starts past the step's budget: one line and exit 1."""
     monkeypatch.setattr(retries, "RPC_DEADLINE_SECONDS", 0.5)
     monkeypatch.setattr(retries, "LAUNCH", Patience(budget=3.0))
-    for method in ("ListLaunchPlans", "GetLaunchPlan"):
-        admin_server.state.stall(method, 60, times=None)
+    admin.state.stall("GetExecution", 60, times=None)  # the look for an earlier run, after the launch plan was fetched
     began = time.monotonic()
-    result = CliRunner().invoke(pyflyte, ["backfill", "daily", "--from-date", "2024-03-01", "--to-date", "2024-03-05"],
-                                env=admin_server.env())  # fmt: skip
+    result = backfill(admin)
     took = time.monotonic() - began
     assert result.exit_code == 1 and took < 3.0 + 2 * 0.5 + 3, (took, result.output)
     line = error_line(result)
-    assert line.startswith("Error: fetching the launch plan failed") and "timing out" in line
+    assert line.startswith("Error: looking for an earlier run of this backfill failed") and "timing out (FlyteTimeout)" in line
+    assert admin.state.executions == {}
+
+
+def test_a_backend_that_never_answered_is_given_seconds_not_half_a_minute(admin):
+    """An outage at the command's first call looks like a wrong endpoint: said after 4 attempts (3.5 s of waits);
+    the same outage once the backend has answered is waited out (test_a_launch_rides_out_a_five_second_outage)."""
+    admin.state.outage(5.0, begins_with="ListLaunchPlans")
+    began = time.monotonic()
+    result = backfill(admin)
+    assert result.exit_code == 1 and time.monotonic() - began < 4 + 2
+    line = error_line(result)
+    assert "failed 4 times" in line and f"the Flyte backend at {admin.endpoint} is not answering" in line
+    assert "check its endpoint" in line and admin.state.executions == {}
 
 
 def test_a_message_over_the_size_limit_is_one_line_that_says_what_to_change():

@@ -32,7 +32,7 @@ from .plan import DEFAULT_MAX_NODES, SHAPES, BackfillPlan, plan_backfill
 from .remote import fetch_launch_plan, launch_backfill
 from .report import count_of, plan_summary, print_plan, print_results, print_status, result_as_dict
 from .reprocess import ALL, FAILED, REPROCESS
-from .retries import RESUME, Outage, reporting, without_channel_retries
+from .retries import RESUME, Outage, first_contact, reporting, without_channel_retries
 from .status import BackfillStatus, StatusCache, as_past_runs, backfill_status, follow, merged
 from .times import iso_utc
 
@@ -154,7 +154,7 @@ class BackfillCommand(click.RichCommand):
 def backfill(ctx: click.Context, verbose: bool, **options: Any) -> None:
     verbose = verbose or (ctx.obj or {}).get(CTX_VERBOSE, 0) > 0
     try:
-        with reporting(lambda outage: _report_outage(ctx, outage)):
+        with reporting(lambda outage: _report_outage(ctx, outage)), first_contact():
             code = _run(ctx, **options)
     except BackfillUsageError as e:
         _fail(e, 2, verbose)

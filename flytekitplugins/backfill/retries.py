@@ -7,7 +7,8 @@ NOT_FOUND (a whole workflow, 4 times) as if the backend were down. Every step wr
 and execution names are derived from the request), so a retried or re-run step never doubles anything.
 
 How long to wait is a ``Patience``: a launch step waits out half a minute of outage, a follower (``--wait``)
-fifteen minutes, with waits capped so it notices soon when the backend is back. Whoever shows progress can watch the
+fifteen minutes, with waits capped so it notices soon when the backend is back; a command whose backend has not
+answered yet gives it four seconds (``first_contact``), so that a wrong endpoint is said at once. Whoever shows progress can watch the
 waits with ``reporting``.
 """
 
@@ -19,7 +20,7 @@ import time
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator, Optional, TypeVar
+from typing import Any, Callable, Iterator, List, Optional, TypeVar
 
 import grpc
 
@@ -48,6 +49,7 @@ class Patience:
 
 
 LAUNCH = Patience(budget=30.0)  # fetching, registering, starting: a restart of FlyteAdmin takes seconds
+FIRST_CONTACT = Patience(budget=4.0)  # a backend that never answered: most likely a wrong endpoint, said at once
 FOLLOW = Patience(budget=15 * 60.0, longest_wait=30.0)  # --wait: a backfill runs for hours; ride out an upgrade
 
 
@@ -64,6 +66,18 @@ class Outage:
 
 _patience: ContextVar[Optional[Patience]] = ContextVar("backfill_patience", default=None)
 _reporter: ContextVar[Optional[Callable[[Outage], None]]] = ContextVar("backfill_outage_reporter", default=None)
+_answered: ContextVar[Optional[List[bool]]] = ContextVar("backfill_backend_answered", default=None)
+
+
+@contextmanager
+def first_contact() -> Iterator[None]:
+    """Until a call inside has been answered, a backend that does not answer gets ``FIRST_CONTACT``'s few seconds (a
+    wrong endpoint is said at once); after that, an outage is waited out as the current ``Patience`` says."""
+    token = _answered.set([False])
+    try:
+        yield
+    finally:
+        _answered.reset(token)
 
 
 @contextmanager
@@ -91,7 +105,9 @@ def with_backoff(
 ) -> T:
     """``call()``, each gRPC call under a deadline, retried while the backend is unavailable or timing out, for as
     long as the current ``Patience`` allows; then a ``BackfillBackendError`` that says how to finish."""
-    how = _patience.get() or LAUNCH
+    answered = _answered.get()
+    never_answered = answered is not None and not answered[0]
+    how = FIRST_CONTACT if never_answered else (_patience.get() or LAUNCH)
     report = _reporter.get() or (lambda outage: None)
     began, failed = clock(), 0
     while True:
@@ -101,9 +117,14 @@ def with_backoff(
         except TRANSIENT as e:
             failed += 1
             wait, seconds = how.wait_after(failed), clock() - began
+            if seconds + wait > how.budget and never_answered:
+                raise BackfillBackendError(
+                    f"{what} failed {_times(failed)} in {seconds:.0f} s: the Flyte backend is not answering "
+                    f"({type(e).__name__}): check its endpoint, or run the same command again when it is up"
+                ) from e
             if seconds + wait > how.budget:
                 raise BackfillBackendError(
-                    f"{what} failed {failed} {'time' if failed == 1 else 'times'} in {seconds:.0f} s: the Flyte "
+                    f"{what} failed {_times(failed)} in {seconds:.0f} s: the Flyte "
                     f"backend is unavailable or timing out ({type(e).__name__}); " + RESUME
                 ) from e
             report(Outage(what, failed, seconds, wait, type(e).__name__))
@@ -113,7 +134,13 @@ def with_backoff(
             raise _refusal(what, e) from e
         if failed:
             report(Outage(what, failed, clock() - began, None, ""))
+        if answered is not None:
+            answered[0] = True
         return result
+
+
+def _times(n: int) -> str:
+    return "once" if n == 1 else f"{n} times"
 
 
 _SIZES = re.compile(r"\((\d+) vs\. (\d+)\)")  # gRPC's "message larger than max (4480411 vs. 4194304)"
