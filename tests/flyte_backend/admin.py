@@ -437,7 +437,10 @@ class AdminState:
         self._faults: dict[str, list[Fault]] = defaultdict(list)
         self._stalls: dict[str, list[list]] = defaultdict(list)  # method -> [[seconds, remaining (None: forever)]]
         self._outage: Optional[dict] = None  # see outage()
+        self._holds: dict[str, list] = defaultdict(list)  # see hold()
+        self.stopping = threading.Event()  # set when the server stops: held and stalled calls end at once
         self.outage_began_after: Optional[int] = None  # len(phase_history) when the last outage began
+        self.server_down = False  # set by AdminServerHandle.restart_after while the server is stopped
         self._seq = 0
         self._last_time = dt.datetime.fromtimestamp(0, dt.timezone.utc)
         # Running executions like flytepropeller (executor.py) is opt-in: nothing runs until a test calls
@@ -493,6 +496,13 @@ class AdminState:
         with self.lock:
             self._outage = {"seconds": seconds, "begins_with": begins_with, "skip": after, "until": None}
 
+    @property
+    def admin_down(self) -> bool:
+        """Whether FlyteAdmin is down (its server stopped, or an outage running): then propeller makes no progress."""
+        with self.lock:
+            outage = self._outage
+            return self.server_down or (outage is not None and outage["until"] is not None and time.monotonic() < outage["until"])
+
     def _in_outage(self, method: str) -> bool:
         with self.lock:
             outage = self._outage
@@ -510,6 +520,18 @@ class AdminState:
                 return True
             self._outage = None
             return False
+
+    def hold(self, method: str) -> tuple[threading.Event, threading.Event]:
+        """Hold the next call of ``method`` inside the backend until released: returns (arrived, release); the call
+        sets ``arrived`` when it is held and goes on once the test sets ``release``."""
+        arrived, release = threading.Event(), threading.Event()
+        with self.lock:
+            self._holds[method].append((arrived, release))
+        return arrived, release
+
+    def _take_hold(self, method: str) -> Optional[tuple[threading.Event, threading.Event]]:
+        with self.lock:
+            return self._holds[method].pop(0) if self._holds.get(method) else None
 
     def _take_stall(self, method: str) -> float:
         with self.lock:
@@ -677,6 +699,11 @@ class AdminState:
 
             def tick() -> None:
                 while not stop.wait(interval):
+                    if self.admin_down:
+                        # flytepropeller needs FlyteAdmin to make progress: a launch-plan node creates and reads its
+                        # child through it (nodes/subworkflow/launchplan/admin.go: CreateExecution, GetExecution), and
+                        # a node event it cannot record fails the round (nodes/executor.go: EventRecordingFailed).
+                        continue
                     try:
                         self.run_round()
                     except Exception:  # noqa: BLE001
@@ -843,9 +870,14 @@ class FakeAdminService(admin_pb2_grpc.AdminServiceServicer):
         """Record the call, apply a queued fault, run the handler; all under the state lock (a stall waits first,
         outside it, as a backend that accepted the call and does not answer)."""
         state = self.state
+        held = state._take_hold(method)
+        if held is not None:
+            held[0].set()
+            while not held[1].wait(0.05) and not state.stopping.is_set():
+                pass
         delay = state._take_stall(method)
         if delay:
-            time.sleep(delay)
+            state.stopping.wait(delay)
         with state.lock:
             index = len(state.calls)
             state.calls.append((method, request))
@@ -1645,6 +1677,7 @@ class AdminServerHandle:
     config_file: str
     _workdir: str
     _executor: ThreadPoolExecutor
+    _options: list = field(default_factory=list)
 
     @property
     def endpoint(self) -> str:
@@ -1670,8 +1703,28 @@ class AdminServerHandle:
             return overrides
         return {**os.environ, **overrides}
 
+    def restart_after(self, seconds: float) -> threading.Thread:
+        """FlyteAdmin going down for ``seconds``: the server stops at once (open connections and calls are cut), the
+        propeller ticker makes no progress meanwhile, and a new server with the same state then serves on the same
+        port, where the client's channel finds it when its reconnect backoff next tries. Returns the thread that
+        brings it back (join it to wait)."""
+        with self.state.lock:
+            self.state.server_down = True
+            self.state.outage_began_after = len(self.state.phase_history)
+        self.server.stop(grace=None).wait()
+
+        def come_back() -> None:
+            time.sleep(seconds)
+            self.server = _serve(self.state, self._executor, f"127.0.0.1:{self.port}", self._options)
+            self.state.server_down = False
+
+        thread = threading.Thread(target=come_back, name="fake-admin-restart", daemon=True)
+        thread.start()
+        return thread
+
     def stop(self) -> None:
         """Stop serving at once (grace=None), stop the propeller ticker if any, and clean up."""
+        self.state.stopping.set()
         self.state.stop_propeller()
         self.server.stop(grace=None).wait()
         self._executor.shutdown(wait=False)
@@ -1695,17 +1748,25 @@ def start_admin_server(
     if max_message_bytes > 0:
         options = [("grpc.max_receive_message_length", max_message_bytes), ("grpc.max_send_message_length", max_message_bytes)]
     executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fake-admin")
-    server = grpc.server(executor, options=options)
-    admin_pb2_grpc.add_AdminServiceServicer_to_server(FakeAdminService(state), server)
-    port = server.add_insecure_port("127.0.0.1:0")
-    if not port:
-        raise RuntimeError("could not bind the fake admin to a port")
-    server.start()
+    server = _serve(state, executor, "127.0.0.1:0", options)
+    port = server.bound_port
     workdir = tempfile.mkdtemp(prefix="fake-admin-")
     config_file = os.path.join(workdir, "config.yaml")
     with open(config_file, "w") as fh:
         fh.write(f"admin:\n  endpoint: dns:///127.0.0.1:{port}\n  insecure: true\n")
-    return AdminServerHandle(server, port, state, config_file, _workdir=workdir, _executor=executor)
+    return AdminServerHandle(server, port, state, config_file, _workdir=workdir, _executor=executor, _options=options)
+
+
+def _serve(state: AdminState, executor: ThreadPoolExecutor, address: str, options: list) -> grpc.Server:
+    """A started gRPC server of the fake AdminService over ``state`` at ``address``; ``bound_port`` is its port."""
+    server = grpc.server(executor, options=options)
+    admin_pb2_grpc.add_AdminServiceServicer_to_server(FakeAdminService(state), server)
+    port = server.add_insecure_port(address)
+    if not port:
+        raise RuntimeError(f"could not bind the fake admin to {address}")
+    server.start()
+    server.bound_port = port  # type: ignore[attr-defined]
+    return server
 
 
 @contextlib.contextmanager
