@@ -29,15 +29,15 @@ RAN = []
 
 
 @task
-def step(t: datetime) -> None:
+def step(t: datetime, label: str) -> None:
     if t == TRAP["at"]:
         raise KeyboardInterrupt()
     RAN.append(t)
 
 
 @workflow
-def wf(t: datetime):
-    step(t=t)
+def wf(t: datetime, label: str = "plain"):
+    step(t=t, label=label)
 
 
 daily = LaunchPlan.get_or_create(workflow=wf, name="daily_{n}",
@@ -62,6 +62,13 @@ def module_of(path, lp):
     return module
 
 
+def plan_of(args):
+    """The command's plan, as its dry run prints it in JSON."""
+    result = CliRunner().invoke(backfill, [*args, "--dry-run", "--output", "json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
 def planned(args):
     """The instants the command runs, in run order, from its own dry run."""
     result = CliRunner().invoke(backfill, [*args, "--dry-run", "--output", "json"])
@@ -69,23 +76,33 @@ def planned(args):
     return [datetime.fromisoformat(t.replace("Z", "+00:00")) for t in json.loads(result.stdout)["instants"]]
 
 
-@pytest.mark.parametrize("lp, extra", [("daily", []), ("daily", ["--reverse"]), ("every5h", []),
-                                       ("every5h", ["--reverse", "--no-fail-fast"])])  # fmt: skip
-def test_an_interrupted_local_backfill_shows_what_finished_and_the_command_that_runs_the_rest(flows, lp, extra):
+EVERY_OPTION = ["--no-fail-fast", "--per-node-retries", "2", "--parallel", "--max-parallelism", "3", "--overwrite-cache",
+                "--max-runs", "500", "--max-nodes", "4", "--shape", "pieces", "--input", "label=rerun"]  # fmt: skip
+
+
+@pytest.mark.parametrize("lp, extra, at", [("daily", [], 3), ("daily", ["--reverse"], 3), ("every5h", [], 3),
+                                           ("every5h", ["--reverse", "--no-fail-fast"], 3), ("daily", [], 0),
+                                           ("daily", ["--reverse"], 0), ("daily", ["--timezone", "Asia/Kolkata"], 2),
+                                           ("every5h", EVERY_OPTION, 5), ("daily", ["--reverse", *EVERY_OPTION], 4)])  # fmt: skip
+def test_an_interrupted_local_backfill_shows_what_finished_and_the_command_that_runs_the_rest(flows, lp, extra, at):
     args = ["--local", str(flows), lp, "--from-date", "2024-03-01T01:30:00Z", "--to-date", "2024-03-09T08:00:00Z", *extra]
     instants = planned(args)
     module = module_of(flows, lp)
-    module.TRAP["at"] = instants[3]
+    module.TRAP["at"] = instants[at]
     first = CliRunner().invoke(backfill, args)
     assert first.exit_code == 130, first.output
-    stopped = instants[3].isoformat().replace("+00:00", "Z")
-    assert f"Interrupted: 3 runs of {len(instants)} finished; the run of {stopped} was stopped" in first.stderr
+    stopped = instants[at].isoformat().replace("+00:00", "Z")
+    done = "1 run" if at == 1 else f"{at} runs"
+    assert f"Interrupted: {done} of {len(instants)} finished; the run of {stopped} was stopped" in first.stderr
     rows = [line for line in first.stdout.splitlines() if "│" in line and "Z │" in line]
-    assert [row.split("│")[2].strip() for row in rows] == ["SUCCEEDED"] * 3 + ["NOT_RUN"] * (len(instants) - 3)
-    assert module.RAN == instants[:3]
+    assert [row.split("│")[2].strip() for row in rows] == ["SUCCEEDED"] * at + ["NOT_RUN"] * (len(instants) - at)
+    assert module.RAN == instants[:at]
     resume = shlex.split(first.stdout.split("Run the rest with:")[1].strip())
     assert resume[:2] == ["pyflyte", "backfill"]
-    assert planned(resume[2:]) == instants[3:]  # exactly the rest, in the same order, on the same schedule grid
+    assert planned(resume[2:]) == instants[at:]  # exactly the rest, in the same order, on the same schedule grid
+    same_request = {"window", "count", "instants", "first", "last", "workflow", "execution_name", "max_parallelism_per_execution"}
+    original, rest = plan_of(args), plan_of(resume[2:])
+    assert {k: v for k, v in rest.items() if k not in same_request} == {k: v for k, v in original.items() if k not in same_request}
     module.TRAP["at"] = None
     second = CliRunner().invoke(backfill, resume[2:])
     assert second.exit_code == 0, second.output
@@ -133,3 +150,10 @@ def test_ctrl_c_while_launching_says_the_same_command_finishes_it(admin):
     )
     second = CliRunner().invoke(pyflyte, ["backfill", "-p", PROJECT, "-d", DOMAIN, LP_NAME, *WINDOW], env=admin.env())
     assert second.exit_code == 0 and "launched" in second.stdout and len(admin.state.executions) == 1
+
+
+def test_ctrl_c_during_a_dry_run_says_nothing_was_started(admin):
+    with mock.patch.object(cli, "launch_backfill", side_effect=KeyboardInterrupt):
+        result = CliRunner().invoke(pyflyte, ["backfill", "-p", PROJECT, "-d", DOMAIN, LP_NAME, *WINDOW, "--dry-run"],
+                                    env=admin.env())  # fmt: skip
+    assert result.exit_code == 130 and result.stderr.strip().splitlines()[-1] == "Interrupted: nothing was started"
