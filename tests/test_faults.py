@@ -289,3 +289,25 @@ def test_wait_rides_out_a_sixty_second_outage_and_says_so(admin):
 
 def run_instant(execution):
     return execution.computed_inputs.literals["t"].scalar.primitive.datetime.ToDatetime().replace(tzinfo=timezone.utc)
+
+
+def test_any_other_grpc_refusal_is_one_line_with_its_code(admin):
+    """flytekit turns codes it does not name into `SYSTEM:Unknown: error=None, cause=<_InactiveRpcError`."""
+    admin.state.fail("CreateWorkflow", Code.PERMISSION_DENIED, times=None, message="user may not register in flytesnacks")
+    result = backfill(admin)
+    assert result.exit_code == 1
+    line = error_line(result)
+    assert line.startswith("Error: registering the backfill workflow failed: the Flyte backend answered "
+                           "PERMISSION_DENIED: user may not register in flytesnacks")  # fmt: skip
+    assert admin.state.codes("CreateWorkflow").count(Code.PERMISSION_DENIED) == 1  # not retried: it would not pass
+
+
+def test_a_dry_run_that_loses_the_backend_after_reaching_it_says_it_starts_nothing(admin, quick):
+    """--reprocess failed reads past runs after the launch plan: an outage there gives up without promising that a
+    second run finishes anything, since a dry run starts nothing."""
+    admin.state.fail("ListExecutions", Code.UNAVAILABLE, times=None)
+    result = backfill(admin, "--dry-run", "--reprocess", "failed")
+    assert result.exit_code == 1
+    line = error_line(result)
+    assert "unavailable or timing out" in line and "this command starts nothing" in line
+    assert "finishes what this one started" not in line

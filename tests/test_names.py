@@ -5,7 +5,7 @@ import json
 import subprocess
 import sys
 import textwrap
-from datetime import datetime
+from datetime import datetime, timezone
 
 import pytest
 
@@ -14,7 +14,7 @@ from flytekitplugins.backfill.local_files import load_launch_plan
 
 FLOWS = """
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from flytekit import CronSchedule, LaunchPlan, task, workflow
 
 
@@ -54,7 +54,7 @@ model_lp = LaunchPlan.get_or_create(workflow=score_wf, name="names_model_lp",
 
 NAMES = """
 import json, sys
-from datetime import datetime
+from datetime import datetime, timezone
 from flytekitplugins.backfill import plan_backfill
 from flytekitplugins.backfill.local_files import load_launch_plan
 lp = load_launch_plan(sys.argv[1], "lp")
@@ -92,3 +92,24 @@ def test_an_input_that_prints_differently_in_every_process_cannot_name_a_backfil
     for name in ("version", "execution_name", "fingerprint"):
         with pytest.raises(InputOverrideError, match="input 'model' prints differently in every process.*version="):
             getattr(plan, name)
+
+
+def test_names_are_digests_of_the_inputs_as_flyte_reads_them_not_of_their_python_repr(flows):
+    """A naive datetime is UTC: the same input given naive or aware is the same request, and the same backfill."""
+    lp = load_launch_plan(str(flows), "lp")
+    module = sys.modules[lp.workflow.python_interface.inputs["settings"].__module__]
+    window = (datetime(2024, 3, 1), datetime(2024, 3, 8))
+    naive = plan_backfill(*window, lp, inputs={"since": datetime(2024, 1, 1, 6), "settings": module.Settings("emea", 1.5)})
+    aware = plan_backfill(*window, lp, inputs={"since": datetime(2024, 1, 1, 6, tzinfo=timezone.utc),
+                                               "settings": module.Settings("emea", 1.5)})  # fmt: skip
+    later = plan_backfill(*window, lp, inputs={"since": datetime(2024, 1, 1, 7), "settings": module.Settings("emea", 1.5)})
+    assert (naive.version, naive.execution_name) == (aware.version, aware.execution_name)
+    assert naive.version != later.version and naive.execution_name != later.execution_name
+
+
+def test_an_object_printed_with_its_address_inside_a_list_is_refused_too(flows):
+    lp = load_launch_plan(str(flows), "model_lp")
+    module = sys.modules[lp.workflow.python_interface.inputs["model"].__module__]
+    plan = plan_backfill(datetime(2024, 3, 1), datetime(2024, 3, 8), lp, inputs={"model": [module.Model()]})
+    with pytest.raises(InputOverrideError, match="input 'model' prints differently"):
+        plan.version

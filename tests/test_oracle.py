@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from flytekitplugins.backfill import Cron, Rate
+from flytekitplugins.backfill import Cron, Rate, TooManyRunsError, instants_in_window
 
 UTC = timezone.utc
 FIELD_RANGES = [(0, 59), (0, 23), (1, 31), (1, 12), (0, 6)]
@@ -167,3 +167,12 @@ def test_a_fixed_rate_at_the_start_of_the_calendar(anchor):
     hours = (start + timedelta(hours=h) for h in range(1, 25))  # every instant here is on a whole hour
     expected = [t for t in hours if (t - origin) % period == timedelta(0)]
     assert Rate(period, anchor).instants(start, end) == expected and len(expected) >= 4
+
+
+def test_a_run_limit_near_the_end_of_the_calendar_refuses_without_overflowing():
+    """With a limit, the walk stops two days after the limit is passed: never past 9999-12-31."""
+    start, end = datetime(9999, 12, 30, tzinfo=UTC), datetime(9999, 12, 31, 23, tzinfo=UTC)
+    found = Cron.parse("* * * * *").instants(start, end, limit=10)
+    assert found == oracle_scan("* * * * *", "UTC", start, end)  # the two days are all there is
+    with pytest.raises(TooManyRunsError):
+        instants_in_window(Cron.parse("* * * * *"), start, end, max_runs=10)

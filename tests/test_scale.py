@@ -168,3 +168,14 @@ def test_local_failures_are_reported_by_instant_after_every_run_or_at_the_first(
         build_workflow(stop)()
     assert [instant for instant, _ in first.value.failures] == bad[:1]
     assert [t for t, _, _ in recorded] == days[:2]
+
+
+def test_a_long_list_of_local_failures_shows_ten_and_counts_the_rest(recorded):
+    window = (datetime(2023, 1, 1), datetime(2024, 1, 1))  # the 4th of every month fails: 12 failures
+    plan = plan_backfill(*window, flaky_lp, inputs={"bad_day": 4}, failure_policy=CONTINUE, max_nodes=20)
+    with pytest.raises(BackfillRunsFailed) as failed:
+        build_workflow(plan)()
+    message = str(failed.value)
+    assert message.startswith("12 runs of backfill-flaky_daily failed: 2023-01-04T00:00:00Z: RuntimeError")
+    assert "2023-10-04T00:00:00Z" in message and "2023-11-04" not in message and message.endswith("; and 2 more")
+    assert len(failed.value.failures) == 12 and failed.value.__cause__ is failed.value.failures[0][1]
