@@ -370,3 +370,44 @@ def test_the_python_api_the_refusal_points_to_takes_a_pickled_input(pickle_file)
     model = sys.modules["cli_inputs_pickle_flows"].Model(7)
     built = lp.backfill(START, END, inputs={"model": model})
     assert len(built.workflow.nodes) == 3
+
+
+UNION_FLOWS = '''
+from datetime import datetime
+from typing import List, Union
+from flytekit import CronSchedule, LaunchPlan, task, workflow
+
+
+@task
+def pick(t: datetime, choice: Union[str, List[int]], series: Union[List[float], List[int]]) -> None: ...
+
+
+@workflow
+def pick_wf(t: datetime, choice: Union[str, List[int]] = "all", series: Union[List[float], List[int]] = None):
+    pick(t=t, choice=choice, series=series)
+
+
+union_lp = LaunchPlan.get_or_create(workflow=pick_wf, name="cli_inputs_union_lp",
+                                    schedule=CronSchedule(schedule="0 0 * * *", kickoff_time_input_arg="t"))
+'''
+
+
+@pytest.fixture(scope="module")
+def union_lp(tmp_path_factory):
+    path = tmp_path_factory.mktemp("union") / "cli_inputs_union_flows.py"
+    path.write_text(textwrap.dedent(UNION_FLOWS))
+    return load_launch_plan(str(path), "union_lp")
+
+
+@pytest.mark.parametrize(
+    "pair, expected",
+    [("choice=apac", "apac"), ("choice=[1, 2]", [1, 2]), ('choice="[1"', "[1"),
+     ("series=[1, 2]", [1, 2]), ("series=[1, 2.5]", [1.0, 2.5])],
+)  # fmt: skip
+def test_a_union_takes_the_variant_its_value_is_exactly_and_text_for_a_string_variant(union_lp, pair, expected):
+    """Union[str, List[int]]: `apac` is the string, `[1, 2]` the list; Union[List[float], List[int]]: ints stay ints
+    when the int variant takes them as they are, and are taken for floats only when nothing else fits."""
+    (value,) = parse_inputs([pair], union_lp).values()
+    assert value == expected and type(value) is type(expected)
+    if isinstance(expected, list):
+        assert [type(v) for v in value] == [type(v) for v in expected]

@@ -101,19 +101,20 @@ def _load_file(file: Path) -> Any:
                          f"{' '.join(str(e).split())[:120]}") from None  # fmt: skip
 
 
-def checked(value: Any, lt: LiteralType, pt: Any, path: str, schema: Optional[dict] = None) -> Any:
+def checked(value: Any, lt: LiteralType, pt: Any, path: str, schema: Optional[dict] = None, strict: bool = False) -> Any:
     """``value`` (parsed JSON) as the Python value of type ``pt`` whose literal is of type ``lt``; ``path`` names it.
-    ``schema`` is a dataclass's JSON schema where its literal type no longer carries it (a nested dataclass)."""
+    ``schema`` is a dataclass's JSON schema where its literal type no longer carries it (a nested dataclass).
+    ``strict`` takes no int for a float, at any depth: a union tries its variants strictly first."""
     pt = _unannotated(pt)
     if lt.union_type:
         args = typing.get_args(pt)
         variants = [(v, args[i] if i < len(args) else TypeEngine.guess_python_type(v))
                     for i, v in enumerate(lt.union_type.variants)]  # fmt: skip
         errors = []
-        for strict in (True, False):  # Union[float, int]: 1 is the int; 1.5 the float
+        for exact in (True, False) if not strict else (True,):  # Union[float, int]: 1 is the int; 1.5 the float
             for variant, variant_pt in variants:
                 try:
-                    return _checked_one(value, variant, variant_pt, path, strict)
+                    return _checked_one(value, variant, variant_pt, path, exact)
                 except WrongValue as e:
                     errors.append((variant, e))
         # Optional[List[int]] given a list: the list's wrong element, not "expected Optional[List[int]]"
@@ -121,7 +122,7 @@ def checked(value: Any, lt: LiteralType, pt: Any, path: str, schema: Optional[di
         if len(shaped) == 1:
             raise next(iter(shaped.values()))
         raise WrongValue(f"{path} is {_found(value)}, expected {_name(pt)}")
-    return _checked_one(value, lt, pt, path, strict=False, schema=schema)
+    return _checked_one(value, lt, pt, path, strict=strict, schema=schema)
 
 
 def _checked_one(value: Any, lt: LiteralType, pt: Any, path: str, strict: bool, schema: Optional[dict] = None) -> Any:
@@ -131,14 +132,14 @@ def _checked_one(value: Any, lt: LiteralType, pt: Any, path: str, strict: bool, 
         if not isinstance(value, list):
             raise WrongValue(f"{path} is {_found(value)}, expected {_name(pt)}")
         item = _arg(pt, 0, lt.collection_type)
-        return [checked(v, lt.collection_type, item, f"{path}[{i}]") for i, v in enumerate(value)]
+        return [checked(v, lt.collection_type, item, f"{path}[{i}]", strict=strict) for i, v in enumerate(value)]
     if lt.map_value_type is not None:
         if not isinstance(value, dict):
             raise WrongValue(f"{path} is {_found(value)}, expected {_name(pt)}")
         item = _arg(pt, 1, lt.map_value_type)
-        return {k: checked(v, lt.map_value_type, item, f"{path}[{json.dumps(k)}]") for k, v in value.items()}
+        return {k: checked(v, lt.map_value_type, item, f"{path}[{json.dumps(k)}]", strict=strict) for k, v in value.items()}
     if dataclasses.is_dataclass(pt):
-        return _dataclass(value, pt, path, schema or lt.metadata or {})
+        return _dataclass(value, pt, path, schema or lt.metadata or {}, strict)
     if lt.enum_type is not None:
         if not isinstance(value, str) or value not in lt.enum_type.values:
             choices = ", ".join(map(repr, lt.enum_type.values))
@@ -196,7 +197,7 @@ def _scalar(value: Any, simple: int, pt: Any, path: str, strict: bool) -> Any:
     raise wrong
 
 
-def _dataclass(value: Any, pt: type, path: str, schema: dict) -> Any:
+def _dataclass(value: Any, pt: type, path: str, schema: dict, strict: bool = False) -> Any:
     """A JSON object as the dataclass ``pt``. A field left out takes the class's default or, for a class flytekit
     rebuilt from a fetched launch plan's JSON schema (which drops the defaults), the schema's default."""
     if not isinstance(value, dict):
@@ -222,7 +223,7 @@ def _dataclass(value: Any, pt: type, path: str, schema: dict) -> Any:
         else:
             raise WrongValue(f"{path}.{name} is missing, expected {_name(field_type)}")
         literal_type = TypeEngine.to_literal_type(field_type)
-        kwargs[name] = checked(given, literal_type, field_type, f"{path}.{name}", described)
+        kwargs[name] = checked(given, literal_type, field_type, f"{path}.{name}", described, strict)
     return pt(**kwargs)
 
 
