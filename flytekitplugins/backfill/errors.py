@@ -88,4 +88,6 @@ class BackfillRunsFailed(BackfillError, RuntimeError):
 
 
 def _when(instant: Optional[datetime]) -> str:
-    return instant.isoformat().replace("+00:00", "Z") if instant is not None else "a run"
+    from .times import iso_utc  # times.py raises this module's errors
+
+    return iso_utc(instant) if instant is not None else "a run"

@@ -20,7 +20,7 @@ import time
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator, List, Optional, TypeVar
+from typing import Any, Callable, ContextManager, Iterator, List, Optional, TypeVar
 
 import grpc
 
@@ -61,7 +61,6 @@ class Outage:
     failed_attempts: int
     seconds: float  # since the first failed attempt
     next_wait: Optional[float]
-    cause: str
 
 
 _patience: ContextVar[Optional[Patience]] = ContextVar("backfill_patience", default=None)
@@ -70,34 +69,28 @@ _answered: ContextVar[Optional[List[bool]]] = ContextVar("backfill_backend_answe
 
 
 @contextmanager
-def first_contact() -> Iterator[None]:
+def _setting(variable: ContextVar, value: Any) -> Iterator[None]:
+    token = variable.set(value)
+    try:
+        yield
+    finally:
+        variable.reset(token)
+
+
+def first_contact() -> ContextManager[None]:
     """Until a call inside has been answered, a backend that does not answer gets ``FIRST_CONTACT``'s few seconds (a
     wrong endpoint is said at once); after that, an outage is waited out as the current ``Patience`` says."""
-    token = _answered.set([False])
-    try:
-        yield
-    finally:
-        _answered.reset(token)
+    return _setting(_answered, [False])
 
 
-@contextmanager
-def patience(how: Patience) -> Iterator[None]:
+def patience(how: Patience) -> ContextManager[None]:
     """Every ``with_backoff`` inside waits as ``how`` says (default: ``LAUNCH``)."""
-    token = _patience.set(how)
-    try:
-        yield
-    finally:
-        _patience.reset(token)
+    return _setting(_patience, how)
 
 
-@contextmanager
-def reporting(report: Callable[[Outage], None]) -> Iterator[None]:
+def reporting(report: Callable[[Outage], None]) -> ContextManager[None]:
     """``report`` hears of every wait for the backend, and of its return."""
-    token = _reporter.set(report)
-    try:
-        yield
-    finally:
-        _reporter.reset(token)
+    return _setting(_reporter, report)
 
 
 def with_backoff(
@@ -117,23 +110,20 @@ def with_backoff(
         except TRANSIENT as e:
             failed += 1
             wait, seconds = how.wait_after(failed), clock() - began
-            if seconds + wait > how.budget and never_answered:
-                raise BackfillBackendError(
-                    f"{what} failed {_times(failed)} in {seconds:.0f} s: the Flyte backend is not answering "
-                    f"({type(e).__name__}): check its endpoint, or run the same command again when it is up"
-                ) from e
             if seconds + wait > how.budget:
+                kind = type(e).__name__
+                state = (f"is not answering ({kind}): check its endpoint, or run the same command again when it is up"
+                         if never_answered else f"is unavailable or timing out ({kind}); {RESUME}")  # fmt: skip
                 raise BackfillBackendError(
-                    f"{what} failed {_times(failed)} in {seconds:.0f} s: the Flyte "
-                    f"backend is unavailable or timing out ({type(e).__name__}); " + RESUME
+                    f"{what} failed {_times(failed)} in {seconds:.0f} s: the Flyte backend {state}"
                 ) from e
-            report(Outage(what, failed, seconds, wait, type(e).__name__))
+            report(Outage(what, failed, seconds, wait))
             sleep(wait)
             continue
         except FlyteSystemException as e:  # any other gRPC code: flytekit's message is a repr of the gRPC error
             raise _refusal(what, e) from e
         if failed:
-            report(Outage(what, failed, clock() - began, None, ""))
+            report(Outage(what, failed, clock() - began, None))
         if answered is not None:
             answered[0] = True
         return result
