@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import datetime, timedelta, tzinfo
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
@@ -99,13 +100,13 @@ class BackfillPlan:
     def workflow_name(self) -> str:
         return f"backfill-{self.launch_plan_name}"
 
-    @property
+    @cached_property
     def fingerprint(self) -> str:
         """A digest of what this backfill runs and how; equal requests give equal digests. Why instants were skipped
         is not part of it: the same instants to run are the same backfill, whatever the skipped runs are doing."""
         return _digest(self._request())
 
-    @property
+    @cached_property
     def version(self) -> str:
         """The version to register the generated workflow under: a digest of what shapes the workflow."""
         return _digest({k: v for k, v in self._request().items() if k not in _EXECUTION_ONLY})[:20]
@@ -141,6 +142,12 @@ class BackfillPlan:
 
     def to_dict(self) -> Dict[str, Any]:
         """A JSON-ready description, for dry runs and fingerprints."""
+        return dict(self._description)
+
+    @cached_property
+    def _description(self) -> Dict[str, Any]:
+        """``to_dict``'s content, made once: the plan is frozen, and naming it reads it up to three times (an ISO
+        string per instant: about a second at 1,000,000 runs)."""
         return {
             "launch_plan": {"name": self.launch_plan_name, "version": self.launch_plan_version},
             "schedule": self.schedule.describe(),
