@@ -16,6 +16,7 @@ from flytekit.clis.sdk_in_container.pyflyte import main as pyflyte
 from flytekitplugins.backfill import cli
 from flytekitplugins.backfill import remote as remote_module
 from flytekitplugins.backfill.cli import backfill
+from flytekitplugins.backfill.local import SUCCEEDED, RunResult
 from flytekitplugins.backfill.local_files import load_launch_plan
 from flyte_backend.admin import Phase
 from test_remote import DOMAIN, LP_NAME, PROJECT, WINDOW, admin  # noqa: F401
@@ -157,3 +158,19 @@ def test_ctrl_c_during_a_dry_run_says_nothing_was_started(admin):
         result = CliRunner().invoke(pyflyte, ["backfill", "-p", PROJECT, "-d", DOMAIN, LP_NAME, *WINDOW, "--dry-run"],
                                     env=admin.env())  # fmt: skip
     assert result.exit_code == 130 and result.stderr.strip().splitlines()[-1] == "Interrupted: nothing was started"
+
+
+@pytest.mark.parametrize("extra", [[], ["--reverse"]])
+def test_ctrl_c_after_the_last_run_offers_nothing_to_resume(flows, extra):
+    args = ["--local", str(flows), "daily", "--from-date", "2024-03-01", "--to-date", "2024-03-04", *extra]
+
+    def every_run_then_ctrl_c(plan, on_result):
+        for instant in plan.instants:
+            on_result(RunResult(instant, SUCCEEDED, 0.0, 1))
+        raise KeyboardInterrupt()
+
+    with mock.patch.object(cli, "run_locally", every_run_then_ctrl_c):
+        result = CliRunner().invoke(backfill, args)
+    assert result.exit_code == 130, result.output
+    assert "Interrupted after the last run" in result.stderr and "Run the rest with" not in result.stdout
+    assert result.stdout.count("SUCCEEDED") == 3

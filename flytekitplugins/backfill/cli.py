@@ -153,6 +153,7 @@ class BackfillCommand(click.RichCommand):
 @click.pass_context
 def backfill(ctx: click.Context, verbose: bool, **options: Any) -> None:
     verbose = verbose or (ctx.obj or {}).get(CTX_VERBOSE, 0) > 0
+    starts_nothing = options["dry_run"] or options["status"]
     try:
         with reporting(lambda outage: _report_outage(ctx, outage)), first_contact():
             code = _run(ctx, **options)
@@ -161,12 +162,11 @@ def backfill(ctx: click.Context, verbose: bool, **options: Any) -> None:
     except click.exceptions.Exit:  # said what it had to say (an interruption)
         raise
     except KeyboardInterrupt:  # Ctrl-C while talking to the backend: every step is safe to redo
-        starts_nothing = options["dry_run"] or options["status"]
         click.echo("Interrupted: " + ("nothing was started" if starts_nothing else
                    "run the same command again: it finishes what this one started, without duplicates"), err=True)  # fmt: skip
         raise click.exceptions.Exit(130) from None
     except Exception as e:  # a backend or a run failed: one line, exit 1
-        _fail(e, 1, verbose, _backend_message(ctx, e, starts_nothing=options["dry_run"] or options["status"]))
+        _fail(e, 1, verbose, _backend_message(ctx, e, starts_nothing))
     if code:
         raise click.exceptions.Exit(code)
 
@@ -180,14 +180,19 @@ def _fail(error: Exception, code: int, verbose: bool, message: Optional[str] = N
 
 def _report_outage(ctx: click.Context, outage: Outage) -> None:
     """A line on stderr for each wait for an unavailable backend, and one when it answers again."""
-    endpoint = ctx.meta.get(_ENDPOINT)
-    backend = f"the Flyte backend at {endpoint}" if endpoint else "the Flyte backend"
+    backend = _the_backend(ctx)
     if outage.next_wait is None:
         line = f"{backend} answered again after {outage.seconds:.0f} s ({outage.what})"
     else:
         line = (f"{backend} is unavailable or timing out ({outage.what}: {count_of(outage.failed_attempts, 'attempt')} "
                 f"failed in {outage.seconds:.0f} s); trying again in {outage.next_wait:g} s")  # fmt: skip
     click.echo(f"Waiting: {line}", err=True)
+
+
+def _the_backend(ctx: click.Context) -> str:
+    """`the Flyte backend at HOST:PORT`, once the command knows the endpoint."""
+    endpoint = ctx.meta.get(_ENDPOINT)
+    return f"the Flyte backend at {endpoint}" if endpoint else "the Flyte backend"
 
 
 def _first_line(error: Exception) -> str:
@@ -202,7 +207,7 @@ def _backend_message(ctx: click.Context, error: Exception, starts_nothing: bool)
     endpoint = ctx.meta.get(_ENDPOINT)
     if endpoint and not isinstance(error, ExecutionNameTakenError) and endpoint not in message:
         if "the Flyte backend is" in message:
-            message = message.replace("the Flyte backend is", f"the Flyte backend at {endpoint} is", 1)
+            message = message.replace("the Flyte backend is", f"{_the_backend(ctx)} is", 1)
         else:
             message = f"{message} (Flyte backend at {endpoint})"
     if starts_nothing:
@@ -270,9 +275,10 @@ def _run(
         _refuse_what_needs_a_backend(status, retry_failed, options)
     if status:
         remote = _remote(ctx, project, domain)
-        cache = StatusCache()
-        read = lambda: backfill_status(remote, launchplan, project, domain, cache)  # noqa: E731
-        result = _follow(read, poll_interval, _status_command(project, domain, launchplan)) if wait else read()
+        if wait:
+            result = _follow_to_end(remote, launchplan, project, domain, poll_interval)
+        else:
+            result = backfill_status(remote, launchplan, project, domain, StatusCache())
         _print_status(result, output, only_failed=False)
         return 0 if result.all_succeeded else 1
     start, end = resolve_window(from_date, to_date, backfill_window)
@@ -335,11 +341,9 @@ def _run_local(ctx, file, name, start, end, input_pairs, output, dry_run, failur
     if dry_run:
         _print_plan(plan, output, every_row=options["all_rows"])
         return 0
-    console = Console(stderr=True)
-    columns = (TextColumn("backfill"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
     finished: List[RunResult] = []
     try:
-        with Progress(*columns, console=console, transient=False) as progress:
+        with _progress() as progress:
             bar = progress.add_task("", total=len(plan.instants))
 
             def on_result(result: RunResult) -> None:
@@ -360,15 +364,21 @@ def _print_results(plan: BackfillPlan, results: Sequence[RunResult], output: str
         print_results(Console(), results)
 
 
+def _progress() -> Progress:
+    """The progress bar of local runs and of following, on stderr."""
+    columns = (TextColumn("backfill"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
+    return Progress(*columns, console=Console(stderr=True))
+
+
 def _interrupted_locally(ctx: click.Context, plan: BackfillPlan, finished: Sequence[RunResult], output: str) -> int:
     """Ctrl-C during a local backfill: what finished, what did not, and the command that runs the rest (exit 130)."""
     rest = plan.instants[len(finished) :]  # local runs go one by one in plan order: what finished is a prefix
     results = [*finished, *(RunResult(instant, NOT_RUN) for instant in rest)]
-    resume = resume_command(ctx, plan, len(finished))
+    resume = resume_command(ctx, plan, len(finished)) if rest else None  # interrupted after the last run: no rest
     click.echo(f"Interrupted: {count_of(len(finished), 'run')} of {len(plan.instants):,} finished; the run of "
                f"{iso_utc(rest[0])} was stopped" if rest else "Interrupted after the last run", err=True)  # fmt: skip
     _print_results(plan, results, output, {"interrupted": True, "resume_command": resume})
-    if output != "json":
+    if output != "json" and resume:
         click.echo(f"Run the rest with:\n  {resume}")
     return 130
 
@@ -385,9 +395,8 @@ def _remote(ctx: click.Context, project: str, domain: str) -> Any:
 def _follow(read: Any, interval: float, again: str) -> BackfillStatus:
     """Reads the status until the backfill ends, with a progress bar on stderr. Ctrl-C stops following, not the
     backfill: it says so, with ``again``, the command that follows it again (exit 130)."""
-    columns = (TextColumn("backfill"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
     try:
-        with Progress(*columns, console=Console(stderr=True)) as progress:
+        with _progress() as progress:
             bar = progress.add_task("", total=None)
 
             def show(status: BackfillStatus) -> None:
