@@ -20,7 +20,7 @@ from flytekit.loggers import logger
 from flytekit.models import literals as literal_models
 
 from .errors import UnsupportedShapeError
-from .launch_plans import LaunchPlanLike, bindable_inputs, input_types
+from .launch_plans import LaunchPlanLike, input_types
 from .literal_columns import LiteralColumn
 from .plan import BackfillPlan
 
@@ -96,7 +96,7 @@ def add_array_node(workflow: ImperativeWorkflow, plan: BackfillPlan) -> Node:
 
     # flytekit binds the node from one-element lists; the bindings then take the full columns.
     with FlyteContextManager.with_context(ctx.with_compilation_state(workflow.compilation_state)):
-        first = {**bindable_inputs(plan.launch_plan, constants), **({plan.kickoff_input: plan.instants[0]} if plan.kickoff_input else {})}
+        first = plan.node_inputs(plan.instants[0])
         node_entity(**{name: [first[name]] for name in mapped})
     node = workflow.compilation_state.nodes[-1]
     node._bindings = _with_columns(node.bindings, columns)

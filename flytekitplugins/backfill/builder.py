@@ -9,7 +9,7 @@ from flytekit.core.workflow import ImperativeWorkflow, WorkflowBase, WorkflowFai
 
 from .array_shape import add_array_node
 from .errors import BackfillUsageError
-from .launch_plans import LaunchPlanLike, bindable_inputs
+from .launch_plans import LaunchPlanLike
 from .piece_workflows import BackfillImperativeWorkflow, add_pieces, chain
 from .plan import ARRAY, PIECES, BackfillPlan, node_id, node_label, plan_backfill
 from .times import iso_utc, stamp
@@ -49,10 +49,8 @@ def build_workflow(plan: BackfillPlan) -> ImperativeWorkflow:
 def _add_one_node_per_instant(workflow: ImperativeWorkflow, plan: BackfillPlan) -> None:
     """One launch-plan node per instant, in plan order, ids sorting in that order; chained when ``plan.chained``."""
     nodes = []
-    overrides = bindable_inputs(plan.launch_plan, dict(plan.inputs))
     for index, instant in enumerate(plan.instants):
-        kickoff = {plan.kickoff_input: instant} if plan.kickoff_input else {}
-        node = workflow.add_launch_plan(plan.launch_plan, **overrides, **kickoff)
+        node = workflow.add_launch_plan(plan.launch_plan, **plan.node_inputs(instant))
         node.with_overrides(
             node_name=node_id(instant, index, len(plan.instants)),
             name=node_label(instant),

@@ -19,7 +19,6 @@ from flytekit.models import interface as interface_models
 from flytekit.models import literals as literal_models
 
 from .errors import BackfillRunsFailed
-from .launch_plans import bindable_inputs
 from .literal_columns import LiteralColumn, NestedDatetimes
 from .pieces import PieceLayout, chained, index_id, piece_layout, top_node_id
 from .plan import BackfillPlan, node_label
@@ -137,12 +136,8 @@ class PieceBuilder:
             workflow = self._piece(f"runs-{size}")
             instants = workflow.add_workflow_input(INSTANTS, List[datetime])
             nodes = []
-            overrides = bindable_inputs(plan.launch_plan, dict(plan.inputs))
             for i in range(size):
-                inputs = dict(overrides)
-                if plan.kickoff_input:
-                    inputs[plan.kickoff_input] = instants[i]
-                node = workflow.add_launch_plan(plan.launch_plan, **inputs)
+                node = workflow.add_launch_plan(plan.launch_plan, **plan.node_inputs(instants[i]))
                 node.with_overrides(
                     node_name=index_id("n", i, size), retries=plan.per_node_retries, timeout=plan.per_node_timeout
                 )

@@ -13,7 +13,7 @@ from flytekit.core.workflow import WorkflowFailurePolicy
 
 from .errors import InputOverrideError, KickoffInputError, MissingInputError, TooManyRunsError
 from .json_values import changes_every_run, json_value
-from .launch_plans import LaunchPlanFacts, LaunchPlanLike, facts_of, schedule_from_model
+from .launch_plans import LaunchPlanFacts, LaunchPlanLike, bindable_inputs, facts_of, schedule_from_model
 from .pieces import chained, index_id, level_parallelism, levels_needed, piece_layout, run_paths
 from .reprocess import ALL, PastRun, instants_to_skip
 from .schedules import Schedule, check_window, instants_in_window
@@ -72,6 +72,18 @@ class BackfillPlan:
         if self.kickoff_input:
             values[self.kickoff_input] = instant
         return values
+
+    def node_inputs(self, kickoff: Any) -> Dict[str, Any]:
+        """What a launch-plan node of the backfill binds: the overrides as a node can bind them (see
+        launch_plans.bindable_inputs) and ``kickoff``, an instant or a promise of one, for the kickoff input."""
+        values = dict(self._bindable_overrides)
+        if self.kickoff_input:
+            values[self.kickoff_input] = kickoff
+        return values
+
+    @cached_property
+    def _bindable_overrides(self) -> Dict[str, Any]:
+        return bindable_inputs(self.launch_plan, dict(self.inputs))
 
     @property
     def fail_fast(self) -> bool:
