@@ -180,10 +180,10 @@ def as_literal(binding_data):
 
 def bound_literal(plan, name):
     """The literal the first run of ``plan`` gets for input ``name``, read from the serialized backfill workflow:
-    the first node's binding (nodes shape) or the first element of the ArrayNode's column (array shape)."""
+    the first node's binding."""
     spec = get_serializable(OrderedDict(), SETTINGS, build_workflow(plan))
     (binding,) = [b.binding for b in spec.template.nodes[0].inputs if b.var == name]
-    return as_literal(binding.collection.bindings[0] if plan.shape == "array" else binding)
+    return as_literal(binding)
 
 
 def same(a, b):
@@ -229,7 +229,7 @@ class Classes:
         return typing.get_args(self.types["colors"][1])[0](value)
 
 
-def check_bound_as_flytekit_binds_the_right_value(launch_plan, inputs, name, expected, shape):
+def check_bound_as_flytekit_binds_the_right_value(launch_plan, inputs, name, expected):
     """The value flytekit's TypeEngine makes the same literal of as of the right value, and the backfill workflow
     binds the same literal as for the right value (flytekit binds a Union's variant unwrapped: the builder with the
     right value is the oracle for that, not TypeEngine.to_literal)."""
@@ -237,32 +237,30 @@ def check_bound_as_flytekit_binds_the_right_value(launch_plan, inputs, name, exp
     literal_type, python_type = types[name]
     right = expected(Classes(types))
     assert same(oracle(inputs[name], literal_type, python_type), oracle(right, literal_type, python_type))
-    plan = plan_backfill(START, END, launch_plan, inputs=inputs, shape=shape)
-    right_plan = plan_backfill(START, END, launch_plan, inputs={**inputs, name: right}, shape=shape)
+    plan = plan_backfill(START, END, launch_plan, inputs=inputs)
+    right_plan = plan_backfill(START, END, launch_plan, inputs={**inputs, name: right})
     assert same(bound_literal(plan, name), bound_literal(right_plan, name))
 
 
-@pytest.mark.parametrize("shape", ["nodes", "array"])
 @pytest.mark.parametrize("name, text, expected", GOOD, ids=[f"{n}={t}" for n, t, _ in GOOD])
 def test_a_good_value_is_exactly_flytekits_literal_locally(
-    monkeypatch, typed_file, typed_module, shape, name, text, expected
+    monkeypatch, typed_file, typed_module, name, text, expected
 ):
     seen = []
     real = cli_module.parse_inputs
     monkeypatch.setattr(cli_module, "parse_inputs", lambda *a: seen.append(real(*a)) or seen[-1])
-    result = invoke("--local", typed_file, "typed_lp", *WEEK, "--dry-run", "--output", "json", "--shape", shape,
+    result = invoke("--local", typed_file, "typed_lp", *WEEK, "--dry-run", "--output", "json",
                     *BASE_FLAGS, "--input", f"{name}={text}")  # fmt: skip
     assert result.exit_code == 0, result.output
     assert name in json.loads(result.stdout)["inputs"]
-    check_bound_as_flytekit_binds_the_right_value(typed_module.typed_lp, seen[0], name, expected, shape)
+    check_bound_as_flytekit_binds_the_right_value(typed_module.typed_lp, seen[0], name, expected)
 
 
-@pytest.mark.parametrize("shape", ["nodes", "array"])
 @pytest.mark.parametrize("name, text, expected", GOOD, ids=[f"{n}={t}" for n, t, _ in GOOD])
-def test_a_good_value_is_exactly_flytekits_literal_for_a_fetched_launch_plan(typed_module, shape, name, text, expected):
+def test_a_good_value_is_exactly_flytekits_literal_for_a_fetched_launch_plan(typed_module, name, text, expected):
     remote = fetched(typed_module.typed_lp)
     inputs = parse_inputs([*BASE, f"{name}={text}"], remote)
-    check_bound_as_flytekit_binds_the_right_value(remote, inputs, name, expected, shape)
+    check_bound_as_flytekit_binds_the_right_value(remote, inputs, name, expected)
     if "cfg" not in name:  # a rebuilt dataclass orders its fields by the schema: other msgpack bytes, same data
         local, guessed = input_types(typed_module.typed_lp)[name], input_types(remote)[name]
         assert same(oracle(inputs[name], *guessed), oracle(expected(Classes(input_types(typed_module.typed_lp))), *local))

@@ -274,13 +274,6 @@ def test_the_dry_run_table_shows_inputs_as_they_are_given(etl_flows):
     assert "datetime.datetime" not in result.stdout and "\"'apac'\"" not in result.stdout
 
 
-def test_the_array_shape_dry_run_names_array_elements_not_node_ids():
-    result = invoke("--local", FLOWS, "nightly_lp", *WEEK, "--shape", "array", "--dry-run", env=WIDE)
-    assert result.exit_code == 0, result.output
-    assert [f"element {i}" in result.stdout for i in range(5)] == [True] * 5
-    assert "b0-" not in result.stdout
-
-
 # 12. -v is --version -------------------------------------------------------------------------------------------------
 
 
@@ -377,7 +370,7 @@ DURATIONS = ["2 days", "36h", "1:24", "1 week", "90 minutes"]
 BAD_DURATIONS = ["10dayz", "1 month", "P2D", "0d", "-2d", "99999999999 days", "", "1e400", "2 hourz"]
 INTS = ["1", "2", "3", str(2**31 - 1)]
 BAD_INTS = ["0", "-1", str(2**31), str(2**32), str(2**63), str(10**20), "1.5", "x"]
-CHOICES = {"--output": (["table", "json"], ["yaml", ""]), "--shape": (["nodes", "pieces", "array"], ["tree"]),
+CHOICES = {"--output": (["table", "json"], ["yaml", ""]), "--shape": (["nodes", "pieces"], ["tree", "array"]),
            "--reprocess": (["all"], ["failed", "sometimes"]), "--timezone": (["UTC", "America/New_York"], ["Mars/Olympus", ""])}  # fmt: skip
 SWITCHES = ["--parallel", "--serial", "--reverse", "--no-fail-fast", "--overwrite-cache", "--fail-fast", "--execute"]
 BAD_SWITCHES = ["--do-not-execute", "--status", "--wait", "--bogus"]

@@ -147,11 +147,10 @@ def test_missing_skips_every_instant_with_any_run(admin):
     assert all("(scheduled)" in s["reason"] for s in plan["skipped"])
 
 
-def test_the_array_shape_is_refused_by_open_source_flyte_with_a_hint(admin):
-    # FlyteAdmin's compiler gives an ArrayNode its launch plan's scalar interface, so the list bindings do not compile.
+def test_the_array_shape_is_gone_and_refused_before_the_backend_is_touched(admin):
+    # Open-source FlyteAdmin cannot compile launch plans inside ArrayNodes (flyte#6236): the shape was removed.
     result = backfill(admin, LP_NAME, *YEAR, "--shape", "array")
-    assert result.exit_code == 1
-    assert "MismatchingBindings" in result.stderr and "drop --shape array" in result.stderr
+    assert result.exit_code == 2 and "'array' is not one of 'nodes', 'pieces'" in result.stderr
     assert admin.state.executions == {} and not any(k[3].startswith("backfill-") for k in admin.state.workflows)
 
 

@@ -1,5 +1,4 @@
-"""Backfills past FlyteAdmin's 100-node limit, run locally and serialized: the pieces tree (the default) and the
-ArrayNode (``shape="array"``, for backends that run launch plans in ArrayNodes)."""
+"""Backfills past FlyteAdmin's 100-node limit, run locally and serialized: the pieces tree."""
 
 from collections import OrderedDict
 from datetime import datetime, timedelta
@@ -21,20 +20,6 @@ def hours(n):
     return [utc(2024, 1, 1) + timedelta(hours=k) for k in range(1, n + 1)]
 
 
-def array_plan(*args, **kwargs):
-    return plan_backfill(*args, shape="array", **kwargs)
-
-
-def array_spec(workflow):
-    (node,) = get_serializable(OrderedDict(), SETTINGS, workflow).template.nodes
-    return node.to_flyte_idl().array_node
-
-
-def column(array, name):
-    (binding,) = [b for b in array.node.inputs if b.var == name]
-    return binding.binding.collection.bindings
-
-
 def test_up_to_max_nodes_runs_keep_one_node_per_instant_then_pieces():
     wf, _, _ = create_backfill_workflow(START, START + timedelta(hours=100), hourly_lp)
     assert len(wf.nodes) == 100 and wf.nodes[0].id == "b00-20240101t010000z"
@@ -47,7 +32,6 @@ def test_up_to_max_nodes_runs_keep_one_node_per_instant_then_pieces():
 
 def test_max_nodes_is_configurable_and_shape_can_be_forced():
     assert plan_backfill(START, START + timedelta(hours=150), hourly_lp, max_nodes=200).shape == "nodes"
-    assert plan_backfill(START, START + timedelta(hours=5), hourly_lp, shape="array").shape == "array"
     assert plan_backfill(START, START + timedelta(hours=5), hourly_lp, shape="pieces").shape == "pieces"
     with pytest.raises(TooManyRunsError, match="three levels of 10-node workflows"):
         plan_backfill(START, START + timedelta(hours=1001), hourly_lp, max_nodes=10)
@@ -72,72 +56,39 @@ def test_parallel_thousand_run_backfill_runs_each_instant_exactly_once_locally(r
     assert {label for _, _, label in recorded} == {"big"}
 
 
-def test_array_node_carries_the_instants_order_and_concurrency():
-    serial = array_spec(build_workflow(array_plan(START, START + timedelta(hours=500), hourly_lp, reverse=True)))
-    assert serial.parallelism == 1 and serial.min_success_ratio == 1.0
-    kickoffs = [b.scalar.primitive.datetime.ToDatetime().replace(tzinfo=utc(2000, 1, 1).tzinfo) for b in column(serial, "t")]
-    assert kickoffs == hours(500)[::-1]
-    # Only the kickoff time is mapped: fixed (v) and default (label) inputs stay with the launch plan.
-    assert [b.var for b in serial.node.inputs] == ["t"]
-    capped = array_spec(build_workflow(array_plan(START, START + timedelta(hours=500), hourly_lp, parallel=True,
-                                                  max_parallelism=7, failure_policy=CONTINUE)))  # fmt: skip
-    assert capped.parallelism == 7 and capped.min_success_ratio == 0.0
-
-
-def test_overrides_are_mapped_as_repeated_columns():
-    plan = array_plan(START, START + timedelta(hours=300), hourly_lp, inputs={"label": "again"})
-    array = array_spec(build_workflow(plan))
-    assert sorted(b.var for b in array.node.inputs) == ["label", "t"]
-    assert [b.scalar.primitive.string_value for b in column(array, "label")] == ["again"] * 300
-
-
 def test_fast_columns_serialize_exactly_as_flytekit_does():
-    """Oracle: flytekit's own serializer, on a workflow that binds the same list the generic way."""
-    from flytekit.core.array_node import array_node
-    from flytekit.core.workflow import ImperativeWorkflow
+    """Oracle: flytekit's own type engine, on the same lists of instants. A leaf piece's node is handed its slice as
+    a literal list (LiteralColumn) and a part its slices as a fixed List[List[datetime]] (NestedDatetimes)."""
+    import typing
 
-    plan = array_plan(START, START + timedelta(hours=150), hourly_lp, inputs={"label": "x"}, parallel=True)
-    reference = ImperativeWorkflow(name="reference")
-    reference.add_workflow_input("unused", int)
     from flytekit.core.context_manager import FlyteContextManager
+    from flytekit.core.promise import binding_data_from_python_std
+    from flytekit.core.type_engine import TypeEngine
+    from flytekit.utils.asyn import loop_manager
+
+    from flytekitplugins.backfill.literal_columns import LiteralColumn, NestedDatetimes
 
     ctx = FlyteContextManager.current_context()
-    generic = array_node(hourly_lp, concurrency=None)
-    with FlyteContextManager.with_context(ctx.with_compilation_state(reference.compilation_state)):
-        generic(t=list(plan.instants), label=["x"] * 150)
-    (ours,) = get_serializable(OrderedDict(), SETTINGS, build_workflow(plan)).template.nodes
-    theirs = get_serializable(OrderedDict(), SETTINGS, reference).template.nodes[0]
-    for name in ("t", "label"):
-        mine = [b for b in ours.to_flyte_idl().inputs if b.var == name][0].binding
-        flytekits = [b for b in theirs.to_flyte_idl().inputs if b.var == name][0].binding
-        assert mine.SerializeToString(deterministic=True) == flytekits.SerializeToString(deterministic=True)
+    instants = [utc(2024, 1, 1) + timedelta(minutes=7 * k, microseconds=k) for k in range(150)]
+    flat_type = TypeEngine.to_literal_type(typing.List[datetime])
+    flytekits = loop_manager.run_sync(binding_data_from_python_std, ctx, flat_type, instants, typing.List[datetime], []).collection
+    assert LiteralColumn.of_datetimes(instants).to_flyte_idl().SerializeToString(deterministic=True) == (
+        flytekits.to_flyte_idl().SerializeToString(deterministic=True)
+    )
+    rows = [instants[:100], instants[100:], []]
+    nested = TypeEngine.to_literal(ctx, rows, typing.List[typing.List[datetime]],
+                                   TypeEngine.to_literal_type(typing.List[typing.List[datetime]]))  # fmt: skip
+    assert NestedDatetimes(rows).to_flyte_idl().SerializeToString(deterministic=True) == (
+        nested.to_flyte_idl().SerializeToString(deterministic=True)
+    )
 
 
-def test_per_node_retries_and_timeout_reach_the_mapped_runs():
-    wf, _, _ = create_backfill_workflow(START, START + timedelta(hours=200), hourly_lp, False, timedelta(hours=1), 4,
-                                        shape="array")  # fmt: skip
-    array = array_spec(wf)
-    assert array.node.metadata.retries.retries == 4 and array.node.metadata.timeout.seconds == 3600
-
-
-def test_array_shape_fail_fast_stops_at_the_first_failure_locally(recorded):
-    plan = plan_backfill(datetime(2024, 3, 1), datetime(2024, 3, 8), flaky_lp, inputs={"bad_day": 4}, shape="array")
-    with pytest.raises(Exception, match="failed on purpose"):
-        build_workflow(plan)()
-    assert [t for t, _, _ in recorded] == [utc(2024, 3, 2), utc(2024, 3, 3)]
-
-
-def test_array_shape_continue_on_failure_runs_every_instant_locally(recorded):
-    plan = plan_backfill(datetime(2024, 3, 1), datetime(2024, 3, 8), flaky_lp, inputs={"bad_day": 4}, shape="array",
-                         failure_policy=CONTINUE)  # fmt: skip
-    build_workflow(plan)()
-    assert [t for t, _, _ in recorded] == [utc(2024, 3, d) for d in (2, 3, 5, 6, 7, 8)]
-
-
-def test_hundred_thousand_runs_build_as_one_node():
-    plan = array_plan(datetime(2014, 1, 1), datetime(2014, 1, 1) + timedelta(hours=100_000), hourly_lp)
-    array = array_spec(build_workflow(plan))
-    assert len(plan.instants) == len(column(array, "t")) == 100_000
+def test_the_leaf_pieces_of_a_serialized_backfill_carry_their_slices_in_run_order():
+    wf = build_workflow(plan_backfill(START, START + timedelta(hours=250), hourly_lp, reverse=True))
+    spec = get_serializable(OrderedDict(), SETTINGS, wf)
+    slices = [[b.scalar.primitive.datetime.ToDatetime().replace(tzinfo=utc(2000, 1, 1).tzinfo)
+               for b in node.to_flyte_idl().inputs[0].binding.collection.bindings] for node in spec.template.nodes]  # fmt: skip
+    assert [t for s in slices for t in s] == hours(250)[::-1] and max(len(s) for s in slices) <= 100
 
 
 def test_daily_lp_over_years_uses_the_pieces_shape_and_the_same_names_twice():

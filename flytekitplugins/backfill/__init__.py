@@ -22,7 +22,6 @@ from .errors import (
     UnknownBackfillError,
     UnknownTimezoneError,
     UnsupportedScheduleError,
-    UnsupportedShapeError,
 )
 from .history import past_runs
 from .methods import install as _install_methods
@@ -62,7 +61,6 @@ __all__ = [
     "UnknownBackfillError",
     "UnknownTimezoneError",
     "UnsupportedScheduleError",
-    "UnsupportedShapeError",
     "backfill_status",
     "build_workflow",
     "create_backfill_workflow",

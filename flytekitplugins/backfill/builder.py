@@ -7,12 +7,10 @@ from typing import Any, NamedTuple, Optional
 
 from flytekit.core.workflow import ImperativeWorkflow, WorkflowBase, WorkflowFailurePolicy
 
-from .array_shape import add_array_node
 from .errors import BackfillUsageError
 from .launch_plans import LaunchPlanLike
 from .piece_workflows import BackfillImperativeWorkflow, add_pieces, chain
-from .plan import ARRAY, PIECES, BackfillPlan, node_id, node_label, plan_backfill
-from .times import iso_utc, stamp
+from .plan import PIECES, BackfillPlan, node_id, node_label, plan_backfill
 
 
 class BackfillWorkflow(NamedTuple):
@@ -24,22 +22,13 @@ class BackfillWorkflow(NamedTuple):
 
 
 def build_workflow(plan: BackfillPlan) -> ImperativeWorkflow:
-    """The plan as a workflow of the plan's shape: one node per instant, a tree of pieces, or one ArrayNode."""
+    """The plan as a workflow of the plan's shape: one node per instant, or a tree of pieces."""
     if not plan.instants:
         raise BackfillUsageError(
             f"every instant of the window is skipped (reprocess={plan.reprocess!r}): there is nothing to build"
         )
     workflow = BackfillImperativeWorkflow(name=plan.workflow_name, failure_policy=plan.failure_policy)
-    if plan.shape == ARRAY:
-        node = add_array_node(workflow, plan)
-        first, last = plan.instants[0], plan.instants[-1]
-        node.with_overrides(
-            node_name=f"b-{stamp(first)}-{stamp(last)}",
-            name=f"{node_label(first)}..{iso_utc(last)} ({len(plan.instants):,} runs)",
-            retries=plan.per_node_retries,
-            timeout=plan.per_node_timeout,
-        )
-    elif plan.shape == PIECES:
+    if plan.shape == PIECES:
         add_pieces(workflow, plan)
     else:
         _add_one_node_per_instant(workflow, plan)
@@ -77,7 +66,7 @@ def create_backfill_workflow(
     Drop-in for ``flytekit.remote.backfill.create_backfill_workflow`` (same positional arguments, same
     ``(workflow, first instant, last instant)`` result) with the end really inclusive, fixed rates, time zones and
     the keyword ``options`` of :func:`plan_backfill` (``reverse``, ``timezone``, ``anchor``, ``inputs``,
-    ``max_runs``, ``max_nodes``, ``shape``, ...). Past ``max_nodes`` runs the workflow holds one ArrayNode instead of
+    ``max_runs``, ``max_nodes``, ``shape``, ...). Past ``max_nodes`` runs the workflow is a tree of pieces instead of
     one node per run, so that it registers on a FlyteAdmin with default limits.
     """
     plan = plan_backfill(

@@ -140,7 +140,7 @@ class BackfillCommand(click.RichCommand):
 @click.option("--all-rows", is_flag=True, default=False, help="Print every run of a long plan's table (by default the first and last 20 past 60).")
 @click.option("--max-runs", type=click.IntRange(min=1), default=DEFAULT_MAX_RUNS, show_default=True, metavar="INTEGER", help="Refuse windows with more runs than this.")
 @click.option("--max-nodes", type=click.IntRange(min=2), default=DEFAULT_MAX_NODES, show_default=True, metavar="INTEGER", help="FlyteAdmin's limit on nodes per workflow (its maxWorkflowNodes setting), at least 2; past it the runs go into a tree of pieces.")
-@click.option("--shape", type=click.Choice(SHAPES), default=None, metavar="SHAPE", help="Force one node per run (nodes), a tree of pieces (pieces) or one ArrayNode over all runs (array). Default: nodes up to --max-nodes runs, pieces past it.")
+@click.option("--shape", type=click.Choice(SHAPES), default=None, metavar="SHAPE", help="Force one node per run (nodes) or a tree of pieces (pieces). Default: nodes up to --max-nodes runs, pieces past it.")
 @click.option("--reprocess", type=click.Choice(REPROCESS), default=ALL, show_default=True, help="all: every instant; failed: skip instants with a succeeded or running run; missing: skip instants with any run (scheduled or backfilled).")
 @click.option("--wait", is_flag=True, default=False, help="Follow the backfill to the end with a progress bar, then list failed instants and the command that retries them.")
 @click.option("--status", is_flag=True, default=False, help="Show the per-instant status of an earlier backfill: LAUNCHPLAN is then its execution name.")

@@ -58,10 +58,6 @@ class TooManyRunsError(BackfillUsageError):
     """The window holds more runs than the caller allowed (``max_runs``)."""
 
 
-class UnsupportedShapeError(BackfillUsageError):
-    """The runs cannot take the requested workflow shape."""
-
-
 class UnknownBackfillError(BackfillUsageError):
     """No backfill execution of that name, or one this plugin did not make."""
 

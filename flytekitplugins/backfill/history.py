@@ -3,10 +3,9 @@
 Every run of a launch plan is an execution of it, so one paginated ListExecutions (filtered on the launch plan's
 name) finds them all; what differs is how a run tells its instant:
 - the native scheduler's runs carry ``metadata.scheduled_at`` (mode SCHEDULED);
-- a run started by a node of one of our backfills carries ``metadata.parent_node_execution``: for the node shape
-  the node id ``b-20240302t080000z`` names the instant; an ArrayNode element's node id does not (propeller versions
-  name it ``<array node id>-n<index>`` or a hash of those parts), so when the index cannot be read from it the run's
-  own kickoff input is read (one call per such run: no list call carries inputs);
+- a run started by a node of one of our backfills carries ``metadata.parent_node_execution``: in the node shape
+  the node id ``b07-20240302t080000z`` names the instant; in a leaf piece the node id ``n<i>`` is the index into the
+  piece's ``instants`` input (one call per piece);
 - runs started by hand carry neither and are left out.
 Backfills of ours that are still running also cover the instants they have not started yet.
 """
@@ -24,13 +23,13 @@ from flytekit.models.core.identifier import WorkflowExecutionIdentifier
 from flytekit.models.execution import Execution, ExecutionMetadata
 from flytekit.remote import FlyteRemote
 
-from .node_ids import PIECE_RUN_ID, SUBNODE_ID, instant_of_node_id
+from .node_ids import PIECE_RUN_ID, instant_of_node_id
 from .reprocess import PastRun
 from .retries import with_backoff
 from .schedules import in_window
 from .piece_workflows import INSTANTS
 from .times import as_utc, timestamp_utc
-from .tree_status import TreeReader, is_tree
+from .tree_status import TreeReader
 
 PAGE = 200
 BACKFILL_PREFIX = "backfill-"
@@ -62,25 +61,10 @@ def backfill_template(remote: FlyteRemote, execution: Execution) -> workflow_pb2
     return workflow.closure.compiled_workflow.primary.template.to_flyte_idl()
 
 
-def instants_of_backfill(template: workflow_pb2.WorkflowTemplate, kickoff_input: Optional[str]) -> List[datetime]:
-    """The instants a backfill workflow runs, in run order, from either shape."""
-    instants: List[datetime] = []
-    for node in template.nodes:
-        if node.HasField("array_node"):
-            for binding in node.array_node.node.inputs:
-                if binding.var == kickoff_input:
-                    instants = [timestamp_utc(b.scalar.primitive.datetime) for b in binding.binding.collection.bindings]
-        else:
-            instant = instant_of_node_id(node.id)
-            if instant is not None:
-                instants.append(instant)
-    return instants
-
-
 def target_of_backfill(template: workflow_pb2.WorkflowTemplate) -> Optional[str]:
     """The name of the launch plan a backfill workflow runs (the pieces of ``backfill-<name>`` are ``backfill-<name>.*``)."""
     for node in template.nodes:
-        ref = (node.array_node.node if node.HasField("array_node") else node).workflow_node.launchplan_ref
+        ref = node.workflow_node.launchplan_ref
         if ref.name.startswith(template.id.name + ".") and template.id.name.startswith(BACKFILL_PREFIX):
             return template.id.name[len(BACKFILL_PREFIX) :]
         if ref.name:
@@ -89,14 +73,10 @@ def target_of_backfill(template: workflow_pb2.WorkflowTemplate) -> Optional[str]
 
 
 class BackfillReader:
-    """Reads what attribution needs from the backend, each thing once: earlier backfills and run inputs."""
+    """Reads what attribution needs from the backend, each thing once: earlier backfills and their pieces' instants."""
 
-    def __init__(
-        self, remote: FlyteRemote, kickoff_input: Optional[str], known_kickoffs: Optional[Dict[str, datetime]] = None
-    ):
+    def __init__(self, remote: FlyteRemote):
         self.remote = remote
-        self.kickoff_input = kickoff_input
-        self._kickoffs = {} if known_kickoffs is None else known_kickoffs  # run name -> kickoff, may outlive the reader
         self._executions: Dict[Tuple[str, str, str], Execution] = {}
         self._instants: Dict[Tuple[str, str, str], List[datetime]] = {}
 
@@ -115,10 +95,7 @@ class BackfillReader:
         key = (execution_id.project, execution_id.domain, execution_id.name)
         if key not in self._instants:
             template = backfill_template(self.remote, self.execution(execution_id))
-            if is_tree(template):
-                self._instants[key] = TreeReader(self.remote).instants(template)
-            else:
-                self._instants[key] = instants_of_backfill(template, self.kickoff_input)
+            self._instants[key] = TreeReader(self.remote).instants(template)
         return self._instants[key]
 
     def piece_instants(self, piece_id: WorkflowExecutionIdentifier) -> List[datetime]:
@@ -130,16 +107,6 @@ class BackfillReader:
             items = literal.collection.literals if literal is not None and literal.collection else []
             self._instants[key] = [as_utc(item.scalar.primitive.datetime) for item in items]
         return self._instants[key]
-
-    def kickoff_of(self, run: Execution) -> Optional[datetime]:
-        """The run's own kickoff input, from its execution data (one call per run, remembered)."""
-        if run.id.name not in self._kickoffs:
-            data = with_backoff("reading a run's inputs", lambda: self.remote.client.get_execution_data(run.id))
-            literal = (data.full_inputs.literals or {}).get(self.kickoff_input) if data.full_inputs else None
-            if literal is None or literal.scalar is None or literal.scalar.primitive is None:
-                return None
-            self._kickoffs[run.id.name] = as_utc(literal.scalar.primitive.datetime)
-        return self._kickoffs[run.id.name]
 
 
 def attributed_runs(
@@ -171,24 +138,15 @@ def _attribute(run: Execution, reader: BackfillReader) -> Optional[Tuple[datetim
         instants = reader.piece_instants(parent.execution_id)
         index = int(piece_run[1])
         return (instants[index], source) if index < len(instants) else None
-    element = SUBNODE_ID.search(parent.node_id)
-    if element:
-        instants = reader.instants(parent.execution_id)
-        index = int(element[4])
-        return (instants[index], source) if index < len(instants) else None
-    if reader.kickoff_input and reader.is_backfill(parent.execution_id):
-        instant = reader.kickoff_of(run)
-        return (instant, source) if instant is not None else None
     return None
 
 
 def past_runs(
-    remote: FlyteRemote, launch_plan_name: str, kickoff_input: Optional[str], project: str, domain: str,
-    start: datetime, end: datetime,
+    remote: FlyteRemote, launch_plan_name: str, project: str, domain: str, start: datetime, end: datetime,
 ) -> Dict[datetime, List[PastRun]]:  # fmt: skip
     """instant -> the runs it already has in (start, end], including instants a running backfill has yet to start."""
     start, end = as_utc(start), as_utc(end)
-    reader = BackfillReader(remote, kickoff_input)
+    reader = BackfillReader(remote)
     found: Dict[datetime, List[PastRun]] = defaultdict(list)
     for instant, source, run in attributed_runs(reader, launch_plan_name, project, domain):
         if in_window(instant, start, end):

@@ -4,7 +4,7 @@ the input's Flyte literal type, so that what a backfill registers is exactly wha
 
 flytekit's own command-line type for these inputs (``JsonParamType``) returns the parsed JSON unchecked: ``[1, "a"]``
 for a ``List[int]``. Its ``TypeEngine.to_literal`` then refuses the string, but also refuses ints for floats, and only
-when a run starts, while the ArrayNode shape binds each element by its own Python type and registered the string.
+when a run starts.
 Here every element is checked (bools are not ints, ints must fit int64, ints are taken for floats), converted to the
 Python value flytekit expects (``1`` -> ``1.0`` for a float, ``"red"`` -> the enum member, an object -> the
 dataclass), and an error names the element: ``tags[1]``, ``weights["b"]``, ``cfg.rate``.

@@ -45,10 +45,6 @@ class LiteralColumn(literal_models.BindingDataCollection):
 
         return cls(protos, models)
 
-    @classmethod
-    def repeated(cls, element: literal_models.BindingData, count: int) -> "LiteralColumn":
-        return cls([element.to_flyte_idl()] * count, [element] * count)
-
     @property
     def bindings(self) -> List[literal_models.BindingData]:
         if callable(self._models):

@@ -8,7 +8,6 @@ from typing import Optional
 
 _STAMP = r"(\d{8}t\d{6}(?:\d{6})?z)"
 NODE_ID = re.compile(rf"^b\d*-{_STAMP}$")  # the node shape: b07-20240302t080000z (older: b-...)
-SUBNODE_ID = re.compile(rf"(b-{_STAMP}-{_STAMP})-n(\d+)$")
 PIECE_RUN_ID = re.compile(r"^n(\d+)$")  # node i of a leaf piece runs instants[i] of the piece's input
 
 

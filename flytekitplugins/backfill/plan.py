@@ -21,8 +21,8 @@ from .times import iso_utc, stamp
 
 
 _EXECUTION_ONLY = ("max_parallelism", "max_parallelism_per_execution", "overwrite_cache")
-NODES, PIECES, ARRAY = "nodes", "pieces", "array"
-SHAPES = (NODES, PIECES, ARRAY)
+NODES, PIECES = "nodes", "pieces"
+SHAPES = (NODES, PIECES)
 DEFAULT_MAX_NODES = 100  # FlyteAdmin's registration.maxWorkflowNodes default
 
 
@@ -30,9 +30,9 @@ DEFAULT_MAX_NODES = 100  # FlyteAdmin's registration.maxWorkflowNodes default
 class BackfillPlan:
     """The launch plan, its instants in run order, and the options that apply to every run.
 
-    ``shape`` is how the runs become workflows: ``nodes`` (one launch-plan node per instant, named by it),
+    ``shape`` is how the runs become workflows: ``nodes`` (one launch-plan node per instant, named by it) or
     ``pieces`` (a tree of workflows of at most ``max_nodes`` nodes each, past FlyteAdmin's node limit: see
-    pieces.py) or ``array`` (one ArrayNode over the launch plan, for backends that run launch plans in ArrayNodes).
+    pieces.py).
     """
 
     launch_plan: LaunchPlanLike = field(compare=False, repr=False)
@@ -144,12 +144,10 @@ class BackfillPlan:
         return self.execution_name_for()
 
     def run_locations(self) -> List[str]:
-        """Where each instant runs, in plan order: its node id, its path in the pieces tree, or its array element."""
+        """Where each instant runs, in plan order: its node id or its path in the pieces tree."""
         count = len(self.instants)
         if self.shape == PIECES:
             return run_paths(piece_layout(self.instants, self.max_nodes))
-        if self.shape == ARRAY:
-            return [f"element {i}" for i in range(count)]
         return [node_id(t, i, count) for i, t in enumerate(self.instants)]
 
     def to_dict(self) -> Dict[str, Any]:

@@ -24,7 +24,7 @@ from flytekit.remote.executions import FlyteWorkflowExecution
 from .builder import build_workflow
 from .errors import BackfillBackendError, ExecutionNameTakenError, MissingLaunchPlanError
 from .history import past_runs
-from .plan import ARRAY, BackfillPlan, plan_backfill
+from .plan import BackfillPlan, plan_backfill
 from .reprocess import ALL
 from .retries import with_backoff
 
@@ -84,8 +84,7 @@ def launch_backfill(
         remote, launch_plan, launch_plan_version, project, domain
     )
     if plan_options.get("reprocess", ALL) != ALL and plan_options.get("past_runs") is None:
-        kickoff_input = lp.entity_metadata.schedule.kickoff_time_input_arg or None
-        plan_options["past_runs"] = past_runs(remote, lp.name, kickoff_input, project, domain, start_date, end_date)
+        plan_options["past_runs"] = past_runs(remote, lp.name, project, domain, start_date, end_date)
     plan = plan_backfill(start_date, end_date, lp, **plan_options)
     if dry_run or not plan.instants:
         return Launched(plan)
@@ -107,7 +106,7 @@ def launch_backfill(
             lambda: remote.register_workflow(workflow, serialization_settings=settings, version=version),
         )
     except FlyteInvalidInputException as e:
-        raise _refused(e, plan) from e
+        raise _refused(e) from e
     if not execute:
         return Launched(plan, registered)
     attempts = []
@@ -153,14 +152,11 @@ def _already_existing(client: Any) -> Iterator[List[bool]]:
         del client.create_execution
 
 
-def _refused(error: FlyteInvalidInputException, plan: BackfillPlan) -> BackfillBackendError:
-    """FlyteAdmin's refusal in one line, with what to change when the array shape is what it cannot compile."""
+def _refused(error: FlyteInvalidInputException) -> BackfillBackendError:
+    """FlyteAdmin's refusal in one line."""
     cause = error.__cause__
     detail = cause.details() if hasattr(cause, "details") else str(error)
-    hint = ""
-    if plan.shape == ARRAY and "MismatchingBindings" in detail:
-        hint = " (drop --shape array: open-source Flyte does not run launch plans inside ArrayNodes)"
-    return BackfillBackendError(f"FlyteAdmin refused the backfill workflow{hint}: {' '.join(detail.split())}")
+    return BackfillBackendError(f"FlyteAdmin refused the backfill workflow: {' '.join(detail.split())}")
 
 
 def _existing_execution(

@@ -8,23 +8,15 @@ from datetime import datetime
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from flytekit.exceptions.user import FlyteEntityNotExistException
-from flytekit.models.core.identifier import Identifier, WorkflowExecutionIdentifier
+from flytekit.models.core.identifier import WorkflowExecutionIdentifier
 from flytekit.remote import FlyteRemote
 
 from .errors import UnknownBackfillError
-from .history import (
-    TERMINAL,
-    BackfillReader,
-    attributed_runs,
-    backfill_template,
-    instants_of_backfill,
-    phase_name,
-    target_of_backfill,
-)
+from .history import TERMINAL, backfill_template, phase_name, target_of_backfill
 from .reprocess import PastRun
 from .retries import FOLLOW, patience, with_backoff
 from .times import iso_utc
-from .tree_status import NOT_RUN, PENDING, TreeReader, is_tree
+from .tree_status import NOT_RUN, TreeReader
 
 
 @dataclass(frozen=True)
@@ -81,11 +73,10 @@ class BackfillStatus:
 
 class StatusCache:
     """What the status reads of one backfill learn and keep across polls: its workflow, the pieces that have ended,
-    the parts' instants, and (ArrayNode backfills) each run's kickoff time."""
+    and the parts' instants."""
 
     def __init__(self) -> None:
         self.templates: Dict[str, Any] = {}
-        self.kickoffs: Dict[str, datetime] = {}
         self.tree: Optional[TreeReader] = None
 
     def tree_reader(self, remote: FlyteRemote) -> TreeReader:
@@ -114,37 +105,9 @@ def backfill_status(
     if launch_plan_name is None:
         raise UnknownBackfillError(f"execution {execution_name!r} is not a backfill made by flytekitplugins-backfill")
     phase = phase_name(execution.closure.phase)
-    if is_tree(template):
-        found = cache.tree_reader(remote).statuses(execution.id.to_flyte_idl(), template, ended=phase in TERMINAL)
-        runs = tuple(InstantStatus(instant, status, run) for instant, status, run in found)
-        return BackfillStatus(execution_name, phase, launch_plan_name, runs)
-    reader = BackfillReader(remote, _kickoff_input(remote, template), cache.kickoffs)
-    instants = instants_of_backfill(template, reader.kickoff_input)
-
-    def ours(run: Any) -> bool:
-        parent = run.spec.metadata.parent_node_execution
-        return parent is not None and parent.execution_id.name == execution_name
-
-    latest: Dict[datetime, Any] = {}
-    for instant, _, run in attributed_runs(reader, launch_plan_name, project, domain, keep=ours):
-        if instant not in latest or run.closure.created_at > latest[instant].closure.created_at:
-            latest[instant] = run
-    not_started = NOT_RUN if phase in TERMINAL else PENDING
-    runs = tuple(
-        InstantStatus(t, phase_name(latest[t].closure.phase), latest[t].id.name) if t in latest else InstantStatus(t, not_started)
-        for t in instants
-    )
+    found = cache.tree_reader(remote).statuses(execution.id.to_flyte_idl(), template, ended=phase in TERMINAL)
+    runs = tuple(InstantStatus(instant, status, run) for instant, status, run in found)
     return BackfillStatus(execution_name, phase, launch_plan_name, runs)
-
-
-def _kickoff_input(remote: FlyteRemote, template: Any) -> Optional[str]:
-    """The kickoff input of the launch plan a backfill runs (needed to read an ArrayNode's instants)."""
-    for node in template.nodes:
-        if node.HasField("array_node"):
-            ref = Identifier.from_flyte_idl(node.array_node.node.workflow_node.launchplan_ref)
-            launch_plan = with_backoff("reading the backfilled launch plan", lambda: remote.client.get_launch_plan(ref))
-            return launch_plan.spec.entity_metadata.schedule.kickoff_time_input_arg or None
-    return None
 
 
 def merged(earlier: BackfillStatus, later: BackfillStatus) -> BackfillStatus:

@@ -34,11 +34,6 @@ PENDING, NOT_RUN = "PENDING", "NOT_RUN"
 _PIECE_NODE = re.compile(r"^p\d+-\d{8}t")
 
 
-def is_tree(template: workflow_pb2.WorkflowTemplate) -> bool:
-    """Whether a backfill workflow is of the node or pieces shape (not the ArrayNode)."""
-    return not any(node.HasField("array_node") for node in template.nodes)
-
-
 class TreeReader:
     """Reads a backfill's tree; keeps what has ended (and the parts' instants) across polls."""
 
