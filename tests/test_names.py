@@ -5,11 +5,14 @@ import json
 import subprocess
 import sys
 import textwrap
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from flytekitplugins.backfill import InputOverrideError, plan_backfill
+from flows import daily_lp, flaky_lp, hourly_lp, rate_lp, utc
+from flytekit.core.workflow import WorkflowFailurePolicy
+
+from flytekitplugins.backfill import InputOverrideError, PastRun, plan_backfill
 from flytekitplugins.backfill.local_files import load_launch_plan
 
 FLOWS = """
@@ -113,3 +116,40 @@ def test_an_object_printed_with_its_address_inside_a_list_is_refused_too(flows):
     plan = plan_backfill(datetime(2024, 3, 1), datetime(2024, 3, 8), lp, inputs={"model": [module.Model()]})
     with pytest.raises(InputOverrideError, match="input 'model' prints differently"):
         plan.version
+
+
+# Names computed on main before the request became one value (issue 14, commit b824420): a rerun after upgrading must
+# find the backfill it started, so these never change. (version, execution name, execution name under version "v1")
+PINNED = {
+    'daily week': ('b423688d72a9630449d5', 'bf954542390ebfd1d70a', 'bfbcc697f1f71a3a4f09'),
+    'daily week, every option': ('efdc4d5717c42b003933', 'bfd157524973fbc820b7', 'bffc0185e40fae2a3033'),
+    'hourly 250 pieces': ('a9490ab0f98e05e42bda', 'bfbb05a38fcfd74fd11d', 'bf70b2dfae4979473c2a'),
+    'hourly 300 three levels': ('cf00203f633a86db1b4c', 'bff3a2fefd61c5990b7a', 'bfcd4e5ecdab52c4c185'),
+    'fixed rate anchored': ('755a52094f740f4872a9', 'bfefd51f8e1cc5e89f52', 'bf155b793f44c8d68dba'),
+    'reprocess failed': ('fb2eb8dc61ba347604f3', 'bf8dc1c99390430b69de', 'bf8057dbb537ea696372'),
+    'flaky shape pieces': ('20e5398d402230eb09ee', 'bfdf0f233a5a4f8f2f50', 'bf85f64f54b53a05ea62'),
+}
+PAST = {utc(2024, 3, d, 8): [PastRun(utc(2024, 3, d, 8), "SUCCEEDED", f"r{d}", "scheduled")] for d in (3, 5)}
+CONTINUE = WorkflowFailurePolicy.FAIL_AFTER_EXECUTABLE_NODES_COMPLETE
+WEEK = (datetime(2024, 3, 1), datetime(2024, 3, 8))
+HOURS = datetime(2024, 1, 1)
+PINNED_REQUESTS = {
+    "daily week": lambda: plan_backfill(*WEEK, daily_lp),
+    "daily week, every option": lambda: plan_backfill(
+        *WEEK, daily_lp, True, timedelta(hours=2), 3, CONTINUE, reverse=True, max_parallelism=4, overwrite_cache=True,
+        inputs={"label": "again"}, timezone="America/New_York", max_runs=500,
+    ),
+    "hourly 250 pieces": lambda: plan_backfill(
+        HOURS, HOURS + timedelta(hours=250), hourly_lp, parallel=True, max_parallelism=10, failure_policy=CONTINUE
+    ),
+    "hourly 300 three levels": lambda: plan_backfill(HOURS, HOURS + timedelta(hours=300), hourly_lp, max_nodes=10),
+    "fixed rate anchored": lambda: plan_backfill(*WEEK, rate_lp, anchor=datetime(2024, 2, 29, 1)),
+    "reprocess failed": lambda: plan_backfill(*WEEK, daily_lp, reprocess="failed", past_runs=PAST),
+    "flaky shape pieces": lambda: plan_backfill(*WEEK, flaky_lp, shape="pieces", inputs={"bad_day": 4}),
+}
+
+
+@pytest.mark.parametrize("request_name", sorted(PINNED))
+def test_names_of_earlier_requests_never_change(request_name):
+    plan = PINNED_REQUESTS[request_name]()
+    assert (plan.version, plan.execution_name, plan.execution_name_for("v1")) == PINNED[request_name]
