@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from flyte_backend.admin import DEFAULT_DOMAIN, DEFAULT_PROJECT, running_admin_server  # noqa: E402
 from flytekitplugins.backfill import StatusCache, backfill_status, launch_backfill  # noqa: E402
-from flytekitplugins.backfill.retries import without_channel_retries  # noqa: E402
+from flytekitplugins.backfill.backend.retries import without_channel_retries  # noqa: E402
 
 Row = Tuple[str, str, str, str]
 START = datetime(2020, 1, 1, tzinfo=timezone.utc)

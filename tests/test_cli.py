@@ -15,8 +15,8 @@ from click.testing import CliRunner
 from flytekit.clis.sdk_in_container.backfill import backfill as builtin_backfill
 from flytekit.clis.sdk_in_container.pyflyte import main as pyflyte
 
-from flytekitplugins.backfill import cli
-from flytekitplugins.backfill.cli_types import DateType
+from flytekitplugins.backfill.command import cli
+from flytekitplugins.backfill.command.dates import DateType
 
 HERE = Path(__file__).resolve().parent
 FLOWS = str(HERE / "local_flows.py")

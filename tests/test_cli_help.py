@@ -13,9 +13,9 @@ import pytest
 from click.testing import CliRunner
 from flytekit.clis.sdk_in_container.pyflyte import main as pyflyte
 
-from flytekitplugins.backfill import cli_help
-from flytekitplugins.backfill.cli import backfill
-from flytekitplugins.backfill.cli_types import DateType, DurationType
+from flytekitplugins.backfill.command import cli_help
+from flytekitplugins.backfill.command.cli import backfill
+from flytekitplugins.backfill.command.dates import DateType, DurationType
 
 TITLES = [title for title, _, _ in cli_help.PANELS]
 NARROW = {"COLUMNS": "80", "RICH_CLICK_THEME": None}  # the default box theme, whatever the developer's shell sets

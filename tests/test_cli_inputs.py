@@ -23,11 +23,11 @@ from flytekit.remote.entities import FlyteLaunchPlan
 from flytekit.tools.translator import get_serializable
 
 from flytekitplugins.backfill import InputOverrideError, build_workflow, plan_backfill
-from flytekitplugins.backfill import cli as cli_module
-from flytekitplugins.backfill.cli import backfill
-from flytekitplugins.backfill.cli_types import parse_inputs
-from flytekitplugins.backfill.launch_plans import input_types
-from flytekitplugins.backfill.local_files import load_launch_plan
+from flytekitplugins.backfill.command import cli as cli_module
+from flytekitplugins.backfill.command.cli import backfill
+from flytekitplugins.backfill.command.input_flags import parse_inputs
+from flytekitplugins.backfill.flyte.launch_plans import input_types
+from flytekitplugins.backfill.command.local_files import load_launch_plan
 
 WEEK = ["--from-date", "2024-03-01", "--to-date", "2024-03-04"]  # runs Mar 2, 3, 4
 START, END = datetime(2024, 3, 1), datetime(2024, 3, 4)

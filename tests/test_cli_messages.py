@@ -19,9 +19,11 @@ from flytekit.clis.sdk_in_container.pyflyte import main as pyflyte
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from flytekitplugins.backfill import InvalidWindowError, cli, retries
-from flytekitplugins.backfill.cli import resolve_window
-from flytekitplugins.backfill.cli_types import DateType
+from flytekitplugins.backfill import InvalidWindowError
+from flytekitplugins.backfill.backend import retries
+from flytekitplugins.backfill.command import cli
+from flytekitplugins.backfill.command.cli import resolve_window
+from flytekitplugins.backfill.command.dates import DateType
 
 HERE = Path(__file__).resolve().parent
 FLOWS = str(HERE / "local_flows.py")
@@ -328,7 +330,7 @@ def test_the_json_results_keep_the_whole_error_and_add_the_cause():
 
 
 def test_the_cause_is_the_innermost_exception():
-    from flytekitplugins.backfill.local import cause_of
+    from flytekitplugins.backfill.flyte.local import cause_of
 
     try:
         try:

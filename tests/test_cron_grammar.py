@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from flytekitplugins.backfill import Cron, EmptyWindowError, Rate, UnsupportedScheduleError, instants_in_window
-from flytekitplugins.backfill.cron_fields import DAY_OF_WEEK, parse_field, parse_standard
+from flytekitplugins.backfill.core.cron_fields import DAY_OF_WEEK, parse_field, parse_standard
 
 UTC = timezone.utc
 # The window of the table: (2024-03-04T00:00Z, 2024-03-06T00:00Z], a Monday and a Tuesday.

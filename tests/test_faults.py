@@ -18,9 +18,9 @@ from flytekit.exceptions.user import FlyteTimeout
 
 from flyte_backend.admin import Phase, running_admin_server
 from flytekitplugins.backfill import BackfillBackendError, launch_backfill
-from flytekitplugins.backfill import retries
-from flytekitplugins.backfill.retries import FOLLOW, LAUNCH, Patience, patience, reporting, with_backoff
-from flytekitplugins.backfill.retries import without_channel_retries
+from flytekitplugins.backfill.backend import retries
+from flytekitplugins.backfill.backend.retries import FOLLOW, LAUNCH, Patience, patience, reporting, with_backoff
+from flytekitplugins.backfill.backend.retries import without_channel_retries
 from test_remote import DOMAIN, EXPECTED, LP_NAME, PROJECT, WINDOW, admin, backfill_workflow, kickoff  # noqa: F401
 from test_remote import remote_daily_lp
 

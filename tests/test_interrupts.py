@@ -13,11 +13,11 @@ import pytest
 from click.testing import CliRunner
 from flytekit.clis.sdk_in_container.pyflyte import main as pyflyte
 
-from flytekitplugins.backfill import cli
-from flytekitplugins.backfill import remote as remote_module
-from flytekitplugins.backfill.cli import backfill
-from flytekitplugins.backfill.local import SUCCEEDED, RunResult
-from flytekitplugins.backfill.local_files import load_launch_plan
+from flytekitplugins.backfill.command import cli
+from flytekitplugins.backfill.backend import remote as remote_module
+from flytekitplugins.backfill.command.cli import backfill
+from flytekitplugins.backfill.flyte.local import SUCCEEDED, RunResult
+from flytekitplugins.backfill.command.local_files import load_launch_plan
 from flyte_backend.admin import Phase
 from test_remote import DOMAIN, LP_NAME, PROJECT, WINDOW, admin  # noqa: F401
 

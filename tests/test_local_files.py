@@ -15,8 +15,8 @@ import pytest
 import rich
 from click.testing import CliRunner
 
-from flytekitplugins.backfill.cli import backfill
-from flytekitplugins.backfill.local_files import PRIVATE_PREFIX, load_launch_plan
+from flytekitplugins.backfill.command.cli import backfill
+from flytekitplugins.backfill.command.local_files import PRIVATE_PREFIX, load_launch_plan
 
 WINDOW = ["--from-date", "2024-01-01", "--to-date", "2024-01-03"]  # runs at Jan 2 and Jan 3, 00:00 UTC
 RUN_DAYS = [datetime(2024, 1, d, tzinfo=timezone.utc) for d in (2, 3)]

@@ -13,7 +13,7 @@ from flows import daily_lp, flaky_lp, hourly_lp, rate_lp, utc
 from flytekit.core.workflow import WorkflowFailurePolicy
 
 from flytekitplugins.backfill import InputOverrideError, PastRun, plan_backfill
-from flytekitplugins.backfill.local_files import load_launch_plan
+from flytekitplugins.backfill.command.local_files import load_launch_plan
 
 FLOWS = """
 from dataclasses import dataclass
@@ -59,7 +59,7 @@ NAMES = """
 import json, sys
 from datetime import datetime, timezone
 from flytekitplugins.backfill import plan_backfill
-from flytekitplugins.backfill.local_files import load_launch_plan
+from flytekitplugins.backfill.command.local_files import load_launch_plan
 lp = load_launch_plan(sys.argv[1], "lp")
 module = sys.modules[lp.workflow.python_interface.inputs["settings"].__module__]
 plan = plan_backfill(datetime(2024, 3, 1), datetime(2024, 3, 8), lp, inputs={

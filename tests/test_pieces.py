@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from flytekitplugins.backfill.pieces import chained, level_parallelism, levels_needed, piece_layout, run_paths
+from flytekitplugins.backfill.core.pieces import chained, level_parallelism, levels_needed, piece_layout, run_paths
 
 T0 = datetime(2024, 1, 1, tzinfo=timezone.utc)
 

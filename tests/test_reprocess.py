@@ -18,7 +18,7 @@ from flytekit.clis.sdk_in_container.pyflyte import main as pyflyte
 from flyte_backend.admin import ExecutionRecord, Phase
 from flyte_backend.executor import Outcome
 from flytekitplugins.backfill import launch_backfill
-from flytekitplugins.backfill.status import StatusCache, backfill_status
+from flytekitplugins.backfill.backend.status import StatusCache, backfill_status
 from test_remote import DOMAIN, LP_NAME, PROJECT, admin  # noqa: F401
 
 YEAR = ["--from-date", "2023-01-01T08:00:00Z", "--to-date", "2024-01-01T08:00:00Z"]  # Jan 2 2023 .. Jan 1 2024

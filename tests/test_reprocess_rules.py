@@ -7,7 +7,7 @@ from flows import daily_lp, utc
 from flytekit.core.workflow import WorkflowFailurePolicy
 
 from flytekitplugins.backfill import BackfillUsageError, InputOverrideError, PastRun, build_workflow, plan_backfill
-from flytekitplugins.backfill.reprocess import instants_to_skip
+from flytekitplugins.backfill.core.reprocess import instants_to_skip
 
 DAYS = [utc(2024, 3, d, 8) for d in range(2, 9)]
 

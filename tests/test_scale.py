@@ -66,7 +66,7 @@ def test_fast_columns_serialize_exactly_as_flytekit_does():
     from flytekit.core.type_engine import TypeEngine
     from flytekit.utils.asyn import loop_manager
 
-    from flytekitplugins.backfill.literal_columns import LiteralColumn, NestedDatetimes
+    from flytekitplugins.backfill.flyte.literal_columns import LiteralColumn, NestedDatetimes
 
     ctx = FlyteContextManager.current_context()
     instants = [utc(2024, 1, 1) + timedelta(minutes=7 * k, microseconds=k) for k in range(150)]

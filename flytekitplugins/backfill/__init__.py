@@ -4,11 +4,11 @@ Loaded by ``import flytekit`` through the ``flytekit.plugins`` entry point; adds
 ``FlyteLaunchPlan.backfill()``, and makes ``pyflyte backfill`` this plugin's command.
 """
 
-from .builder import BackfillWorkflow, build_workflow, create_backfill_workflow
-from .errors import (
+from .flyte.local import BackfillRunsFailed
+from .flyte.builder import BackfillWorkflow, build_workflow, create_backfill_workflow
+from .core.errors import (
     BackfillBackendError,
     BackfillError,
-    BackfillRunsFailed,
     BackfillUsageError,
     EmptyWindowError,
     ExecutionNameTakenError,
@@ -23,14 +23,14 @@ from .errors import (
     UnknownTimezoneError,
     UnsupportedScheduleError,
 )
-from .history import past_runs
-from .methods import install as _install_methods
-from .plan import BackfillPlan, plan_backfill
-from .pyflyte_hook import install as _install_pyflyte_command
-from .remote import Launched, launch_backfill
-from .reprocess import PastRun
-from .schedules import Cron, Rate, in_window, instants_in_window
-from .status import BackfillStatus, InstantStatus, StatusCache, backfill_status
+from .backend.history import past_runs
+from .flyte.methods import install as _install_methods
+from .core.plan import BackfillPlan, plan_backfill
+from .command.pyflyte_hook import install as _install_pyflyte_command
+from .backend.remote import Launched, launch_backfill
+from .core.reprocess import PastRun
+from .core.schedules import Cron, Rate, in_window, instants_in_window
+from .backend.status import BackfillStatus, InstantStatus, StatusCache, backfill_status
 
 _install_methods()
 _install_pyflyte_command()

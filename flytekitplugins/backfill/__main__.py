@@ -1,3 +1,3 @@
-from .cli import main
+from .command.cli import main
 
 main()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Optional, Sequence, Tuple
 
 
 class BackfillError(Exception):
@@ -68,22 +66,3 @@ class BackfillBackendError(BackfillError):
 
 class ExecutionNameTakenError(BackfillBackendError):
     """An execution with the backfill's name exists but runs something else, so it is reported, not overwritten."""
-
-
-class BackfillRunsFailed(BackfillError, RuntimeError):
-    """Runs of a backfill executed in-process failed; ``failures`` holds each one's instant and exception, in run
-    order. Raised after every run was attempted (continue on failure) or at the first failure (fail fast)."""
-
-    def __init__(self, workflow: str, failures: Sequence[Tuple[Optional[datetime], BaseException, str]]):
-        self.failures = tuple((instant, error) for instant, error, _ in failures)
-        shown = "; ".join(f"{_when(instant)}: {cause}" for instant, _, cause in failures[:10])
-        more = f"; and {len(failures) - 10} more" if len(failures) > 10 else ""
-        noun = "run" if len(failures) == 1 else "runs"
-        super().__init__(f"{len(failures)} {noun} of {workflow} failed: {shown}{more}")
-        self.causes = tuple(cause for _, _, cause in failures)
-
-
-def _when(instant: Optional[datetime]) -> str:
-    from .times import iso_utc  # times.py raises this module's errors
-
-    return iso_utc(instant) if instant is not None else "a run"

@@ -7,11 +7,13 @@ import re
 import time
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Callable, List, Optional
+from typing import Callable, List, Optional, Sequence, Tuple
 
 from flytekit.core.workflow import WorkflowFailurePolicy
 
-from .plan import BackfillPlan
+from ..core.errors import BackfillError
+from ..core.plan import BackfillPlan
+from ..core.times import iso_utc
 
 SUCCEEDED, FAILED, NOT_RUN = "SUCCEEDED", "FAILED", "NOT_RUN"
 
@@ -71,3 +73,20 @@ def cause_of(error: BaseException) -> str:
         seen.add(id(error))
     lines = [line.strip() for line in str(error).splitlines() if line.strip() and not _FLYTEKIT_PREFIX.match(line)]
     return f"{type(error).__name__}: {lines[0]}" if lines else type(error).__name__
+
+
+class BackfillRunsFailed(BackfillError, RuntimeError):
+    """Runs of a backfill executed in-process failed; ``failures`` holds each one's instant and exception, in run
+    order. Raised after every run was attempted (continue on failure) or at the first failure (fail fast)."""
+
+    def __init__(self, workflow: str, failures: Sequence[Tuple[Optional[datetime], BaseException, str]]):
+        self.failures = tuple((instant, error) for instant, error, _ in failures)
+        shown = "; ".join(f"{_when(instant)}: {cause}" for instant, _, cause in failures[:10])
+        more = f"; and {len(failures) - 10} more" if len(failures) > 10 else ""
+        noun = "run" if len(failures) == 1 else "runs"
+        super().__init__(f"{len(failures)} {noun} of {workflow} failed: {shown}{more}")
+        self.causes = tuple(cause for _, _, cause in failures)
+
+
+def _when(instant: Optional[datetime]) -> str:
+    return iso_utc(instant) if instant is not None else "a run"

@@ -18,12 +18,11 @@ from flytekit.core.workflow import GLOBAL_START_NODE, ImperativeWorkflow, Workfl
 from flytekit.models import interface as interface_models
 from flytekit.models import literals as literal_models
 
-from .errors import BackfillRunsFailed
 from .literal_columns import LiteralColumn, NestedDatetimes
-from .pieces import PieceLayout, chained, index_id, piece_layout, top_node_id
-from .plan import BackfillPlan, node_label
-from .local import cause_of
-from .times import as_utc, iso_utc
+from ..core.pieces import PieceLayout, chained, index_id, piece_layout, top_node_id
+from ..core.plan import BackfillPlan, node_label
+from .local import BackfillRunsFailed, cause_of
+from ..core.times import as_utc, iso_utc
 
 INSTANTS = "instants"  # the input every piece reads its instants from
 

@@ -14,8 +14,8 @@ from flytekit.models.types import LiteralType
 from flytekit.models.schedule import Schedule as ScheduleModel
 from flytekit.remote.entities import FlyteLaunchPlan
 
-from .errors import MissingLaunchPlanError, NoScheduleError, UnsupportedScheduleError
-from .schedules import Cron, Rate, Schedule
+from ..core.errors import MissingLaunchPlanError, NoScheduleError, UnsupportedScheduleError
+from ..core.schedules import Cron, Rate, Schedule
 
 LaunchPlanLike = Union[LaunchPlan, FlyteLaunchPlan]
 

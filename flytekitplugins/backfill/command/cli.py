@@ -23,18 +23,19 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from .cli_help import HELP_CONFIG, option_panels
-from .cli_types import DATE_RANGE, DateType, DurationType, parse_inputs
-from .errors import BackfillUsageError, ExecutionNameTakenError, InvalidWindowError, MissingInputError
-from .launch_plans import LaunchPlanLike, facts_of
-from .local import NOT_RUN, SUCCEEDED, RunResult, run_locally
+from .dates import DATE_RANGE, DateType, DurationType
+from .input_flags import parse_inputs
+from ..core.errors import BackfillUsageError, ExecutionNameTakenError, InvalidWindowError, MissingInputError
+from ..flyte.launch_plans import LaunchPlanLike, facts_of
+from ..flyte.local import NOT_RUN, SUCCEEDED, RunResult, run_locally
 from .local_files import load_launch_plan
-from .plan import DEFAULT_MAX_NODES, SHAPES, BackfillPlan, plan_backfill
-from .remote import fetch_launch_plan, launch_backfill
+from ..core.plan import DEFAULT_MAX_NODES, SHAPES, BackfillPlan, plan_backfill
+from ..backend.remote import fetch_launch_plan, launch_backfill
 from .report import count_of, plan_summary, print_plan, print_results, print_status, result_as_dict
-from .reprocess import ALL, FAILED, REPROCESS
-from .retries import RESUME, Outage, first_contact, reporting, without_channel_retries
-from .status import BackfillStatus, StatusCache, as_past_runs, backfill_status, follow, merged
-from .times import iso_utc
+from ..core.reprocess import ALL, FAILED, REPROCESS
+from ..backend.retries import RESUME, Outage, first_contact, reporting, without_channel_retries
+from ..backend.status import BackfillStatus, StatusCache, as_past_runs, backfill_status, follow, merged
+from ..core.times import iso_utc
 
 DEFAULT_MAX_RUNS = 10_000
 MAX_INT32, MAX_UINT32 = 2**31 - 1, 2**32 - 1  # max_parallelism is a protobuf int32, a node's retries a uint32

@@ -13,7 +13,7 @@ from flytekit.core.workflow import WorkflowFailurePolicy
 
 from .errors import InputOverrideError, KickoffInputError, MissingInputError, TooManyRunsError
 from .json_values import changes_every_run, json_value
-from .launch_plans import LaunchPlanFacts, LaunchPlanLike, bindable_inputs, facts_of, schedule_from_model
+from ..flyte.launch_plans import LaunchPlanFacts, LaunchPlanLike, bindable_inputs, facts_of, schedule_from_model
 from .pieces import chained, index_id, level_parallelism, levels_needed, piece_layout, run_paths
 from .reprocess import ALL, PastRun, instants_to_skip
 from .schedules import Schedule, check_window, instants_in_window

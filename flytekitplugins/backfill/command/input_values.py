@@ -25,6 +25,8 @@ from flytekit.interaction.click_types import literal_type_to_click_type
 from flytekit.models.types import LiteralType, SimpleType
 from flytekit.types.pickle.pickle import FlytePickleTransformer
 
+from .dates import INT64, DateType, parse_duration, type_name
+
 _SCALARS = {SimpleType.INTEGER, SimpleType.FLOAT, SimpleType.STRING, SimpleType.BOOLEAN, SimpleType.DATETIME,
             SimpleType.DURATION, SimpleType.NONE}  # fmt: skip
 
@@ -164,8 +166,6 @@ def _same_shape(value: Any, lt: LiteralType) -> bool:
 
 
 def _scalar(value: Any, simple: int, pt: Any, path: str, strict: bool) -> Any:
-    from .cli_types import INT64, DateType, parse_duration  # cli_types imports this module
-
     wrong = WrongValue(f"{path} is {_found(value)}, expected {_name(pt)}")
     if simple == SimpleType.NONE:
         if value is not None:
@@ -261,8 +261,6 @@ def _arg(pt: Any, index: int, lt: LiteralType) -> Any:
 
 
 def _name(pt: Any) -> str:
-    from .cli_types import type_name  # cli_types imports this module
-
     return "None" if pt is type(None) else type_name(pt)
 
 

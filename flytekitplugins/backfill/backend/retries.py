@@ -28,7 +28,7 @@ from flytekit.clients.grpc_utils.deadline_interceptor import scoped_grpc_deadlin
 from flytekit.exceptions.system import FlyteSystemException, FlyteSystemUnavailableException
 from flytekit.exceptions.user import FlyteTimeout
 
-from .errors import BackfillBackendError
+from ..core.errors import BackfillBackendError
 
 T = TypeVar("T")
 TRANSIENT = (FlyteSystemUnavailableException, FlyteTimeout)

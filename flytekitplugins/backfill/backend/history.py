@@ -23,12 +23,12 @@ from flytekit.models.core.identifier import WorkflowExecutionIdentifier
 from flytekit.models.execution import Execution, ExecutionMetadata
 from flytekit.remote import FlyteRemote
 
-from .node_ids import PIECE_RUN_ID, instant_of_node_id
-from .reprocess import PastRun
+from ..core.node_ids import PIECE_RUN_ID, instant_of_node_id
+from ..core.reprocess import PastRun
 from .retries import with_backoff
-from .schedules import in_window
-from .piece_workflows import INSTANTS
-from .times import as_utc, timestamp_utc
+from ..core.schedules import in_window
+from ..flyte.piece_workflows import INSTANTS
+from ..core.times import as_utc, timestamp_utc
 from .tree_status import TreeReader
 
 PAGE = 200

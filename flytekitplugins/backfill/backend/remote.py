@@ -21,11 +21,11 @@ from flytekit.remote import FlyteRemote
 from flytekit.remote.entities import FlyteLaunchPlan, FlyteWorkflow
 from flytekit.remote.executions import FlyteWorkflowExecution
 
-from .builder import build_workflow
-from .errors import BackfillBackendError, ExecutionNameTakenError, MissingLaunchPlanError
+from ..flyte.builder import build_workflow
+from ..core.errors import BackfillBackendError, ExecutionNameTakenError, MissingLaunchPlanError
 from .history import past_runs
-from .plan import BackfillPlan, plan_backfill
-from .reprocess import ALL
+from ..core.plan import BackfillPlan, plan_backfill
+from ..core.reprocess import ALL
 from .retries import with_backoff
 
 

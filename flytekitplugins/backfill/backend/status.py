@@ -11,11 +11,11 @@ from flytekit.exceptions.user import FlyteEntityNotExistException
 from flytekit.models.core.identifier import WorkflowExecutionIdentifier
 from flytekit.remote import FlyteRemote
 
-from .errors import UnknownBackfillError
+from ..core.errors import UnknownBackfillError
 from .history import TERMINAL, backfill_template, phase_name, target_of_backfill
-from .reprocess import PastRun
+from ..core.reprocess import PastRun
 from .retries import FOLLOW, patience, with_backoff
-from .times import iso_utc
+from ..core.times import iso_utc
 from .tree_status import NOT_RUN, TreeReader
 
 

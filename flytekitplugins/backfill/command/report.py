@@ -9,11 +9,11 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from .json_values import json_value
-from .local import FAILED, NOT_RUN, SUCCEEDED, RunResult
-from .status import BackfillStatus
-from .plan import BackfillPlan
-from .times import iso_utc
+from ..core.json_values import json_value
+from ..flyte.local import FAILED, NOT_RUN, SUCCEEDED, RunResult
+from ..backend.status import BackfillStatus
+from ..core.plan import BackfillPlan
+from ..core.times import iso_utc
 
 
 def plan_as_json(plan: BackfillPlan) -> str:

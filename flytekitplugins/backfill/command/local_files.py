@@ -32,7 +32,7 @@ from typing import Optional, Tuple
 
 from flytekit.core.launch_plan import LaunchPlan
 
-from .errors import MissingLaunchPlanError
+from ..core.errors import MissingLaunchPlanError
 
 PRIVATE_PREFIX = "_backfill_local_"
 

@@ -7,10 +7,10 @@ from typing import Any, NamedTuple, Optional
 
 from flytekit.core.workflow import ImperativeWorkflow, WorkflowBase, WorkflowFailurePolicy
 
-from .errors import BackfillUsageError
+from ..core.errors import BackfillUsageError
 from .launch_plans import LaunchPlanLike
 from .piece_workflows import BackfillImperativeWorkflow, add_pieces, chain
-from .plan import PIECES, BackfillPlan, node_id, node_label, plan_backfill
+from ..core.plan import PIECES, BackfillPlan, node_id, node_label, plan_backfill
 
 
 class BackfillWorkflow(NamedTuple):

@@ -20,11 +20,11 @@ from flyteidl.core import identifier_pb2, workflow_pb2
 from flytekit.clients.raw import RawSynchronousFlyteClient
 from flytekit.remote import FlyteRemote
 
-from .node_ids import instant_of_node_id
-from .piece_workflows import INSTANTS
-from .pieces import index_id
+from ..core.node_ids import instant_of_node_id
+from ..flyte.piece_workflows import INSTANTS
+from ..core.pieces import index_id
 from .retries import with_backoff
-from .times import timestamp_utc
+from ..core.times import timestamp_utc
 
 NodePhase = core_execution_pb2.NodeExecution.Phase
 ENDED = frozenset({NodePhase.SUCCEEDED, NodePhase.FAILED, NodePhase.ABORTED, NodePhase.SKIPPED, NodePhase.TIMED_OUT,
