@@ -17,7 +17,7 @@ from flytekitplugins.backfill.command import cli_help
 from flytekitplugins.backfill.command.cli import backfill
 from flytekitplugins.backfill.command.dates import DateType, DurationType
 
-TITLES = [title for title, _, _ in cli_help.PANELS]
+TITLES = [title for title, _, _ in cli_help.PANELS_SHOWN]
 NARROW = {"COLUMNS": "80", "RICH_CLICK_THEME": None}  # the default box theme, whatever the developer's shell sets
 FLAG = re.compile(r"(?<![\w-])--[A-Za-z][\w-]*")  # a long flag as it is printed, as far as it goes
 
@@ -77,7 +77,7 @@ def test_the_panels_come_in_the_chosen_order_window_first(narrow_help):
 
 
 def test_every_option_is_in_exactly_one_panel():
-    named = [flag for _, _, flags in cli_help.PANELS for flag in flags]
+    named = [flag for _, _, flags in cli_help.PANELS_SHOWN for flag in flags]
     assert len(named) == len(set(named)), named
     for param in options():
         assert len(set(named) & set(param.opts + param.secondary_opts)) == 1, param.opts
@@ -89,7 +89,7 @@ def test_every_option_is_printed_in_exactly_one_panel(narrow_help):
     for param in options():
         where = [title for title, flags in shown.items() if param.opts[0] in flags or long_flags(param)[0] in flags]
         assert len(where) == 1, (param.opts, where)
-        expected = next(title for title, _, flags in cli_help.PANELS if set(flags) & set(param.opts))
+        expected = next(title for title, _, flags in cli_help.PANELS_SHOWN if set(flags) & set(param.opts))
         assert where == [expected], param.opts
 
 

@@ -25,7 +25,9 @@ from .core.errors import (
 )
 from .backend.history import past_runs
 from .flyte.methods import install as _install_methods
-from .core.plan import BackfillPlan, plan_backfill
+from .core.plan import BackfillPlan
+from .core.request import BackfillRequest
+from .flyte.planning import plan_backfill
 from .command.pyflyte_hook import install as _install_pyflyte_command
 from .backend.remote import Launched, launch_backfill
 from .core.reprocess import PastRun
@@ -39,6 +41,7 @@ __all__ = [
     "BackfillBackendError",
     "BackfillError",
     "BackfillPlan",
+    "BackfillRequest",
     "BackfillRunsFailed",
     "BackfillStatus",
     "BackfillUsageError",

@@ -24,7 +24,8 @@ from flytekit.remote.executions import FlyteWorkflowExecution
 from ..flyte.builder import build_workflow
 from ..core.errors import BackfillBackendError, ExecutionNameTakenError, MissingLaunchPlanError
 from .history import past_runs
-from ..core.plan import BackfillPlan, plan_backfill
+from ..core.plan import BackfillPlan
+from ..flyte.planning import plan_backfill
 from ..core.reprocess import ALL
 from .retries import with_backoff
 

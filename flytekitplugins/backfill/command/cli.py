@@ -6,39 +6,40 @@ request, 1 for a backend failure or a failed run; a traceback only with --verbos
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shlex
 import sys
 import traceback
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Iterator, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Callable, Iterator, List, Mapping, Optional, Sequence, Tuple
 
 import rich_click as click
 from flytekit.clis.sdk_in_container.constants import CTX_VERBOSE
 from flytekit.clis.sdk_in_container.helpers import get_and_save_remote_with_click_context
-from flytekit.clis.sdk_in_container.utils import domain_option_dec, project_option_dec
-from flytekit.core.workflow import WorkflowFailurePolicy
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from .cli_help import HELP_CONFIG, option_panels
-from .dates import DATE_RANGE, DateType, DurationType
-from .input_flags import parse_inputs
-from ..core.errors import BackfillUsageError, ExecutionNameTakenError, InvalidWindowError, MissingInputError
-from ..flyte.launch_plans import LaunchPlanLike, facts_of
-from ..flyte.local import NOT_RUN, SUCCEEDED, RunResult, run_locally
-from .local_files import load_launch_plan
-from ..core.plan import DEFAULT_MAX_NODES, SHAPES, BackfillPlan, plan_backfill
 from ..backend.remote import fetch_launch_plan, launch_backfill
-from .report import count_of, plan_summary, print_plan, print_results, print_status, result_as_dict
-from ..core.reprocess import ALL, FAILED, REPROCESS
 from ..backend.retries import RESUME, Outage, first_contact, reporting, without_channel_retries
 from ..backend.status import BackfillStatus, StatusCache, as_past_runs, backfill_status, follow, merged
+from ..core.errors import BackfillUsageError, ExecutionNameTakenError, InvalidWindowError, MissingInputError
+from ..core.plan import BackfillPlan
+from ..core.reprocess import ALL, FAILED
+from ..core.request import BackfillRequest
 from ..core.times import iso_utc
+from ..flyte.launch_plans import LaunchPlanLike, facts_of
+from ..flyte.local import NOT_RUN, SUCCEEDED, RunResult, run_locally
+from ..flyte.planning import plan_request
+from .cli_help import HELP_CONFIG, option_panels
+from .dates import DATE_RANGE
+from .input_flags import parse_inputs
+from .local_files import load_launch_plan
+from .options import CommandOptions, click_options, make_request, split
+from .report import count_of, plan_summary, print_plan, print_results, print_status, result_as_dict
 
-DEFAULT_MAX_RUNS = 10_000
-MAX_INT32, MAX_UINT32 = 2**31 - 1, 2**32 - 1  # max_parallelism is a protobuf int32, a node's retries a uint32
 _ENDPOINT = "flytekitplugins.backfill.endpoint"  # ctx.meta key: the backend this command talks to
 
 HELP = """
@@ -117,47 +118,26 @@ class BackfillCommand(click.RichCommand):
             raise click.exceptions.Exit(2) from e
 
 
+def _with_declared_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Every declared option (command/options.py) as a click option, in declaration order."""
+    for decorator in reversed(click_options()):
+        command = decorator(command)
+    return command
+
+
 @click.command("backfill", cls=BackfillCommand, help=HELP, panels=option_panels(), context_settings={"rich_help_config": dict(HELP_CONFIG)})
-@project_option_dec
-@domain_option_dec
-@click.option("-v", "--version", default=None, metavar="VERSION", help="Version to register the backfill workflow under. Default: a digest of the request.")
-@click.option("-n", "--execution-name", default=None, metavar="NAME", help="Execution name. Default: a digest of the request, so a repeated command starts no second execution.")
-@click.option("--dry-run", is_flag=True, default=False, show_default=True, help="Print the plan (every run) and stop: nothing is registered or executed.")
-@click.option("--parallel/--serial", default=False, show_default=True, help="Runs side by side (bounded by --max-parallelism) or one after another.")
-@click.option("--execute/--do-not-execute", default=True, show_default=True, help="Start the execution, or only register the workflow.")
-@click.option("--from-date", type=DateType(), default=None, help="Start of the window, EXCLUSIVE: a run at exactly this time is not included.")
-@click.option("--to-date", type=DateType(), default=None, help="End of the window, INCLUSIVE: a run at exactly this time is included.")
-@click.option("--backfill-window", type=DurationType(zero="the window would be empty; give a length such as '10 days'"), default=None, help="Window length ('10 days', '36h'), with one of --from-date / --to-date.")
-@click.option("--fail-fast/--no-fail-fast", default=True, show_default=True, help="Stop at the first failed run, or run everything and report.")
-@click.option("--overwrite-cache", is_flag=True, default=False, show_default=True, help="Recompute cached task outputs.")
-@click.option("--per-node-timeout", type=DurationType(zero="a run cannot finish in no time; drop --per-node-timeout for no timeout"), default=None, help="Timeout of each run ('2 hours').")
-@click.option("--per-node-retries", type=click.IntRange(min=0, max=MAX_UINT32), default=0, show_default=True, metavar="INTEGER", help="Node retries of each run: Flyte retries a run's node after a system error or a timeout, never after the run failed (use --retry-failed).")
-@click.option("--max-parallelism", "--concurrency", "max_parallelism", type=click.IntRange(min=1, max=MAX_INT32), default=None, metavar="INTEGER", help="At most this many runs at once (the execution's max_parallelism).")
-@click.option("--reverse", is_flag=True, default=False, help="Newest run first.")
-@click.option("--timezone", default=None, metavar="ZONE", help="IANA time zone whose wall clock a cron schedule follows (default UTC).")
-@click.option("--anchor", type=DateType(), default=None, help="A FixedRate schedule's real activation time: runs fall on anchor + k * period (default: --from-date).")
-@click.option("--input", "input_pairs", multiple=True, metavar="NAME=VALUE", help="Value of a default input for every run; repeatable.")
-@click.option("--output", type=click.Choice(["table", "json"]), default="table", show_default=True, help="How to print the plan.")
-@click.option("--all-rows", is_flag=True, default=False, help="Print every run of a long plan's table (by default the first and last 20 past 60).")
-@click.option("--max-runs", type=click.IntRange(min=1), default=DEFAULT_MAX_RUNS, show_default=True, metavar="INTEGER", help="Refuse windows with more runs than this.")
-@click.option("--max-nodes", type=click.IntRange(min=2), default=DEFAULT_MAX_NODES, show_default=True, metavar="INTEGER", help="FlyteAdmin's limit on nodes per workflow (its maxWorkflowNodes setting), at least 2; past it the runs go into a tree of pieces.")
-@click.option("--shape", type=click.Choice(SHAPES), default=None, metavar="SHAPE", help="Force one node per run (nodes) or a tree of pieces (pieces). Default: nodes up to --max-nodes runs, pieces past it.")
-@click.option("--reprocess", type=click.Choice(REPROCESS), default=ALL, show_default=True, help="all: every instant; failed: skip instants with a succeeded or running run; missing: skip instants with any run (scheduled or backfilled).")
-@click.option("--wait", is_flag=True, default=False, help="Follow the backfill to the end with a progress bar, then list failed instants and the command that retries them.")
-@click.option("--status", is_flag=True, default=False, help="Show the per-instant status of an earlier backfill: LAUNCHPLAN is then its execution name.")
-@click.option("--retry-failed", type=click.IntRange(min=0), default=0, show_default=True, metavar="INTEGER", help="With --wait: relaunch the failed instants (a --reprocess failed round of the same request) up to this many times. Flyte itself never relaunches a failed run.")
-@click.option("--poll-interval", type=click.FloatRange(min=0.0), default=10.0, show_default=True, metavar="SECONDS", help="Seconds between status reads with --wait.")
-@click.option("--local", is_flag=True, default=False, help="Run in-process: LAUNCHPLAN is a Python file, LAUNCHPLAN_VERSION the launch plan in it.")
-@click.option("--verbose", is_flag=True, default=False, help="Show tracebacks.")
+@_with_declared_options
 @click.argument("launchplan", required=True, type=str)
 @click.argument("launchplan-version", required=False, type=str, default=None)
 @click.pass_context
-def backfill(ctx: click.Context, verbose: bool, **options: Any) -> None:
-    verbose = verbose or (ctx.obj or {}).get(CTX_VERBOSE, 0) > 0
-    starts_nothing = options["dry_run"] or options["status"]
+def backfill(ctx: click.Context, launchplan: str, launchplan_version: Optional[str], **params: Any) -> None:
+    own, request_options = split(params)
+    call = Call(launchplan, launchplan_version, own, request_options, tuple(params["inputs"]))
+    verbose = own.verbose or (ctx.obj or {}).get(CTX_VERBOSE, 0) > 0
+    starts_nothing = own.dry_run or own.status
     try:
         with reporting(lambda outage: _report_outage(ctx, outage)), first_contact():
-            code = _run(ctx, **options)
+            code = _run(ctx, call)
     except BackfillUsageError as e:
         _fail(e, 2, verbose)
     except click.exceptions.Exit:  # said what it had to say (an interruption)
@@ -266,63 +246,62 @@ def _iso(value: Optional[datetime]) -> str:
         return str(value)
 
 
-def _run(
-    ctx: click.Context, project: str, domain: str, launchplan: str, launchplan_version: Optional[str],
-    from_date: Optional[datetime], to_date: Optional[datetime], backfill_window: Optional[timedelta],
-    input_pairs: Sequence[str], output: str, local: bool, dry_run: bool, fail_fast: bool, status: bool, wait: bool,
-    poll_interval: float, retry_failed: int, **options: Any,
-) -> int:  # fmt: skip
-    if local:
-        _refuse_what_needs_a_backend(status, retry_failed, options)
-    if status:
-        remote = _remote(ctx, project, domain)
-        if wait:
-            result = _follow_to_end(remote, launchplan, project, domain, poll_interval)
+@dataclass(frozen=True)
+class Call:
+    """One command line: its arguments, the command's own options, the request's options (as keywords, before the
+    window and the inputs are known) and the --input pairs as typed."""
+
+    launchplan: str
+    launchplan_version: Optional[str]
+    own: CommandOptions
+    request_options: Mapping[str, Any]
+    input_pairs: Tuple[str, ...]
+
+    def request(self, start: datetime, end: datetime, inputs: Mapping[str, Any]) -> BackfillRequest:
+        return make_request(start, end, self.request_options, inputs)
+
+
+def _run(ctx: click.Context, call: Call) -> int:
+    own = call.own
+    if own.local:
+        _refuse_what_needs_a_backend(call)
+    if own.status:
+        remote = _remote(ctx, own.project, own.domain)
+        if own.wait:
+            result = _follow_to_end(remote, call.launchplan, own.project, own.domain, own.poll_interval)
         else:
-            result = backfill_status(remote, launchplan, project, domain, StatusCache())
-        _print_status(result, output, only_failed=False)
+            result = backfill_status(remote, call.launchplan, own.project, own.domain, StatusCache())
+        _print_status(result, own.output, only_failed=False)
         return 0 if result.all_succeeded else 1
-    start, end = resolve_window(from_date, to_date, backfill_window)
-    failure_policy = (
-        WorkflowFailurePolicy.FAIL_IMMEDIATELY if fail_fast else WorkflowFailurePolicy.FAIL_AFTER_EXECUTABLE_NODES_COMPLETE
-    )
-    if retry_failed and not wait:
+    start, end = resolve_window(own.from_date, own.to_date, own.backfill_window)
+    if own.retry_failed and not own.wait:
         raise BackfillUsageError("--retry-failed relaunches failed runs after following the backfill: add --wait")
-    if local:
-        if options["reprocess"] != ALL or wait:
+    if own.local:
+        if call.request_options["reprocess"] != ALL or own.wait:
             raise BackfillUsageError("--reprocess and --wait need a Flyte backend: drop --local")
-        return _run_local(ctx, launchplan, launchplan_version, start, end, input_pairs, output, dry_run, failure_policy, options)
-    return _run_remote(
-        ctx, project, domain, launchplan, launchplan_version, start, end, input_pairs, output, dry_run, failure_policy,
-        options, wait, poll_interval, retry_failed,
-    )
+        return _run_local(ctx, call, start, end)
+    return _run_remote(ctx, call, start, end)
 
 
-def _refuse_what_needs_a_backend(status: bool, retry_failed: int, options: Mapping[str, Any]) -> None:
+def _refuse_what_needs_a_backend(call: Call) -> None:
     """Flags that only a Flyte backend acts on: with --local they would be silently ignored."""
-    if status:
+    if call.own.status:
         raise BackfillUsageError("--status reads an earlier backfill's runs on a Flyte backend: drop --local")
-    if retry_failed:
+    if call.own.retry_failed:
         raise BackfillUsageError(
             "--retry-failed relaunches the failed runs of a backfill on a Flyte backend: drop it with --local "
             "(--per-node-retries retries each run locally)"
         )
-    if not options["execute"]:
+    if not call.own.execute:
         raise BackfillUsageError(
             "--do-not-execute registers the backfill on a Flyte backend without running it; with --local there is "
             "nothing to register: drop it (--dry-run shows the plan)"
         )
-    if options["per_node_timeout"] is not None:
+    if call.request_options["per_node_timeout"] is not None:
         raise BackfillUsageError(
             "--per-node-timeout is enforced by a Flyte backend; the local executor cannot stop a run that is too "
             "slow: drop it with --local"
         )
-
-
-def _plan_options(options: dict) -> dict:
-    keys = ("parallel", "per_node_timeout", "per_node_retries", "reverse", "timezone", "anchor", "max_parallelism",
-            "overwrite_cache", "max_runs", "max_nodes", "shape", "reprocess")  # fmt: skip
-    return {k: options[k] for k in keys}
 
 
 def _print_plan(plan: BackfillPlan, output: str, extra: Optional[dict] = None, every_row: bool = False) -> None:
@@ -332,15 +311,17 @@ def _print_plan(plan: BackfillPlan, output: str, extra: Optional[dict] = None, e
         print_plan(Console(), plan, every_row)
 
 
-def _run_local(ctx, file, name, start, end, input_pairs, output, dry_run, failure_policy, options) -> int:  # type: ignore[no-untyped-def]
-    if not name:
+def _run_local(ctx: click.Context, call: Call, start: datetime, end: datetime) -> int:
+    if not call.launchplan_version:
         raise BackfillUsageError("--local needs the Python file and the launch plan's name: FILE LAUNCHPLAN")
-    lp = load_launch_plan(file, name)
-    inputs = parse_inputs(input_pairs, lp)
+    lp = load_launch_plan(call.launchplan, call.launchplan_version)
+    inputs = parse_inputs(call.input_pairs, lp)
     with _in_command_line_terms(lp, inputs, start, end):
-        plan = plan_backfill(start, end, lp, failure_policy=failure_policy, inputs=inputs, **_plan_options(options))
-    if dry_run:
-        _print_plan(plan, output, every_row=options["all_rows"])
+        request = call.request(start, end, inputs)
+        plan = plan_request(request, lp)
+    output = call.own.output
+    if call.own.dry_run:
+        _print_plan(plan, output, every_row=call.own.all_rows)
         return 0
     finished: List[RunResult] = []
     try:
@@ -353,7 +334,7 @@ def _run_local(ctx, file, name, start, end, input_pairs, output, dry_run, failur
 
             results = run_locally(plan, on_result)
     except KeyboardInterrupt:
-        return _interrupted_locally(ctx, plan, finished, output)
+        return _interrupted_locally(ctx, call, request, plan, finished)
     _print_results(plan, results, output)
     return 0 if all(r.status == SUCCEEDED for r in results) else 1
 
@@ -371,11 +352,14 @@ def _progress() -> Progress:
     return Progress(*columns, console=Console(stderr=True))
 
 
-def _interrupted_locally(ctx: click.Context, plan: BackfillPlan, finished: Sequence[RunResult], output: str) -> int:
+def _interrupted_locally(
+    ctx: click.Context, call: Call, request: BackfillRequest, plan: BackfillPlan, finished: Sequence[RunResult]
+) -> int:
     """Ctrl-C during a local backfill: what finished, what did not, and the command that runs the rest (exit 130)."""
+    output = call.own.output
     rest = plan.instants[len(finished) :]  # local runs go one by one in plan order: what finished is a prefix
     results = [*finished, *(RunResult(instant, NOT_RUN) for instant in rest)]
-    resume = resume_command(ctx, plan, len(finished)) if rest else None  # interrupted after the last run: no rest
+    resume = resume_command(ctx, call, request, plan, len(finished)) if rest else None  # after the last run: no rest
     click.echo(f"Interrupted: {count_of(len(finished), 'run')} of {len(plan.instants):,} finished; the run of "
                f"{iso_utc(rest[0])} was stopped" if rest else "Interrupted after the last run", err=True)  # fmt: skip
     _print_results(plan, results, output, {"interrupted": True, "resume_command": resume})
@@ -425,18 +409,19 @@ def _print_status(status: BackfillStatus, output: str, only_failed: bool, retry:
         click.echo(f"Retry the failed instants with:\n  {retry}")
 
 
-def _run_remote(ctx, project, domain, name, lp_version, start, end, input_pairs, output, dry_run, failure_policy, options, wait, poll_interval, retry_failed) -> int:  # type: ignore[no-untyped-def]
-    remote = _remote(ctx, project, domain)
-    lp = fetch_launch_plan(remote, name, lp_version, project, domain)
-    request = dict(project=project, domain=domain, failure_policy=failure_policy, inputs=parse_inputs(input_pairs, lp),
-                   **_plan_options(options))  # fmt: skip
-    with _in_command_line_terms(lp, request["inputs"], start, end):
+def _run_remote(ctx: click.Context, call: Call, start: datetime, end: datetime) -> int:
+    own, output = call.own, call.own.output
+    remote = _remote(ctx, own.project, own.domain)
+    lp = fetch_launch_plan(remote, call.launchplan, call.launchplan_version, own.project, own.domain)
+    inputs = parse_inputs(call.input_pairs, lp)
+    with _in_command_line_terms(lp, inputs, start, end):
+        request = call.request(start, end, inputs)
         launched = launch_backfill(
-            remote, lp, start, end, version=options["version"], execution_name=options["execution_name"],
-            dry_run=dry_run, execute=options["execute"], **request,
+            remote, lp, start, end, project=own.project, domain=own.domain, version=own.version,
+            execution_name=own.execution_name, dry_run=own.dry_run, execute=own.execute, **request.options(),
         )  # fmt: skip
-    if dry_run:
-        _print_plan(launched.plan, output, every_row=options["all_rows"])
+    if own.dry_run:
+        _print_plan(launched.plan, output, every_row=own.all_rows)
         return 0
     if not launched.plan.instants:
         if output == "json":
@@ -444,7 +429,7 @@ def _run_remote(ctx, project, domain, name, lp_version, start, end, input_pairs,
         else:
             skipped = len(launched.plan.skipped)
             which = "the one instant in the window already has" if skipped == 1 else f"all {skipped:,} instants in the window already have"
-            click.echo(f"Nothing to run: {which} a run (--reprocess {options['reprocess']})")
+            click.echo(f"Nothing to run: {which} a run (--reprocess {request.reprocess})")
         return 0
     entity = launched.execution or launched.workflow
     url = remote.generate_console_url(entity)
@@ -461,19 +446,22 @@ def _run_remote(ctx, project, domain, name, lp_version, start, end, input_pairs,
         plan = launched.plan
         click.echo(f"{count_of(len(plan.instants), 'run')} of {plan.launch_plan_name}, {plan.first_instant.isoformat()} .. {plan.last_instant.isoformat()}")
         click.secho(message, fg="green")
-    if not (wait and launched.execution is not None):
+    if not (own.wait and launched.execution is not None):
         if output == "json":
             _print_plan(launched.plan, output, extra)
         return 0
-    result = _follow_to_end(remote, launched.execution.id.name, project, domain, poll_interval)
-    for attempt in range(1, retry_failed + 1):
+    result = _follow_to_end(remote, launched.execution.id.name, own.project, own.domain, own.poll_interval)
+    for attempt in range(1, own.retry_failed + 1):
         if not result.failed:
             break
-        request.update(reprocess=FAILED, past_runs=as_past_runs(result))
-        again = launch_backfill(remote, lp, start, end, execution_name=f"{launched.execution.id.name}-retry{attempt}", **request)
-        click.echo(f"Retry {attempt} of {retry_failed}: {count_of(len(again.plan.instants), 'failed instant')} in execution {again.execution.id.name}", err=True)
-        result = merged(result, _follow_to_end(remote, again.execution.id.name, project, domain, poll_interval))
-    retry = retry_command(ctx, start, end)
+        again = launch_backfill(
+            remote, lp, start, end, project=own.project, domain=own.domain,
+            execution_name=f"{launched.execution.id.name}-retry{attempt}",
+            **{**request.options(), "reprocess": FAILED}, past_runs=as_past_runs(result),
+        )  # fmt: skip
+        click.echo(f"Retry {attempt} of {own.retry_failed}: {count_of(len(again.plan.instants), 'failed instant')} in execution {again.execution.id.name}", err=True)
+        result = merged(result, _follow_to_end(remote, again.execution.id.name, own.project, own.domain, own.poll_interval))
+    retry = retry_command(ctx, call, request)
     if output == "json":  # one document: the plan, where it runs, and how it ended
         _print_plan(launched.plan, output, {**extra, "status": result.to_dict(), "retry_command": retry if result.failed else None})
     else:
@@ -487,38 +475,29 @@ def _follow_to_end(remote: Any, execution_name: str, project: str, domain: str, 
     return _follow(read, interval, _status_command(project, domain, execution_name))
 
 
-def retry_command(ctx: click.Context, start: datetime, end: datetime) -> str:
+def retry_command(ctx: click.Context, call: Call, request: BackfillRequest) -> str:
     """The command that reruns this backfill's failed instants: the same request with --reprocess failed."""
-    return shlex.join(_same_request(ctx, start, end) + ["--reprocess", "failed"])
+    return shlex.join(_same_request(ctx, call, request) + ["--reprocess", "failed"])
 
 
-def resume_command(ctx: click.Context, plan: BackfillPlan, done: int) -> str:
+def resume_command(ctx: click.Context, call: Call, request: BackfillRequest, plan: BackfillPlan, done: int) -> str:
     """The command that runs a plan's instants after its first ``done``: the same request over what is left of the
     window (start exclusive, end inclusive). A FixedRate anchored by default at the start stays on its grid, since
     the new start is one of its instants."""
     rest = plan.instants[done:]
     start, end = (plan.start, rest[0]) if plan.reverse else ((plan.instants[done - 1] if done else plan.start), plan.end)
-    return shlex.join(_same_request(ctx, start, end))
+    return shlex.join(_same_request(ctx, call, dataclasses.replace(request, start=start, end=end)))
 
 
-def _same_request(ctx: click.Context, start: datetime, end: datetime) -> List[str]:
-    """This command's words over the window (start, end]: every option that differs from its default."""
-    p = ctx.params
+def _same_request(ctx: click.Context, call: Call, request: BackfillRequest) -> List[str]:
+    """This command's words for ``request``: where it runs, the window, every option that differs from its default
+    (as each option declares it), and the --input pairs as typed."""
     words = ["pyflyte", "backfill"]
-    words += ["--local"] if p["local"] else ["-p", p["project"], "-d", p["domain"]]
-    words += [p["launchplan"]] + ([p["launchplan_version"]] if p["launchplan_version"] else [])
-    words += ["--from-date", iso_utc(start), "--to-date", iso_utc(end)]
-    flags = {"parallel": "--parallel", "reverse": "--reverse", "overwrite_cache": "--overwrite-cache"}
-    words += [flag for key, flag in flags.items() if p[key]]
-    words += [] if p["fail_fast"] else ["--no-fail-fast"]
-    for key in ("per_node_retries", "max_parallelism", "timezone", "anchor", "shape", "max_runs", "max_nodes"):
-        default = next(param.default for param in ctx.command.params if param.name == key)
-        if p[key] != default:
-            value = iso_utc(p[key]) if isinstance(p[key], datetime) else str(p[key])
-            words += [f"--{key.replace('_', '-')}", value]
-    if p["per_node_timeout"]:
-        words += ["--per-node-timeout", f"{int(p['per_node_timeout'].total_seconds())} seconds"]
-    for pair in p["input_pairs"]:
+    words += ["--local"] if call.own.local else ["-p", call.own.project, "-d", call.own.domain]
+    words += [call.launchplan] + ([call.launchplan_version] if call.launchplan_version else [])
+    words += ["--from-date", iso_utc(request.start), "--to-date", iso_utc(request.end)]
+    words += request.command_words()
+    for pair in call.input_pairs:
         words += ["--input", pair]
     return words
 

@@ -13,28 +13,25 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from rich_click import RichOptionPanel
 
-# (title, one line shown under the title or None, the options in the order shown). Each option is named by one of
-# its flags: the first long flag.
-PANELS: Tuple[Tuple[str, Optional[str], Tuple[str, ...]], ...] = (
-    (
-        "Window",
-        "Give two of --from-date, --to-date and --backfill-window. Naive dates are UTC.",
-        ("--from-date", "--to-date", "--backfill-window", "--timezone", "--anchor"),
-    ),
-    ("What runs", None, ("--input", "--reprocess", "--reverse", "--max-runs")),
-    (
-        "How it runs",
-        None,
-        ("--local", "--parallel", "--max-parallelism", "--fail-fast", "--per-node-timeout", "--per-node-retries",
-         "--retry-failed", "--overwrite-cache", "--shape", "--max-nodes"),
-    ),  # fmt: skip
-    (
-        "Backend",
-        "The Flyte backend the backfill is registered and run on (not used with --local).",
-        ("--project", "--domain", "--version", "--execution-name", "--execute", "--status", "--wait", "--poll-interval"),
-    ),
-    ("Output", None, ("--dry-run", "--output", "--all-rows", "--verbose", "--help")),
-)
+from ..core.request import BACKEND, OUTPUT, PANELS, WINDOW
+from .options import declared as declared_options
+
+# One line shown under a panel's title, where it needs one. Which options a panel holds is declared with each option
+# (core/request.py, command/options.py); the panels come in core.request.PANELS's order, window first.
+NOTES: Dict[str, str] = {
+    WINDOW: "Give two of --from-date, --to-date and --backfill-window. Naive dates are UTC.",
+    BACKEND: "The Flyte backend the backfill is registered and run on (not used with --local).",
+}
+
+
+def _panels() -> Tuple[Tuple[str, Optional[str], Tuple[str, ...]], ...]:
+    """(title, note or None, the options in the order shown, each by its first long flag)."""
+    flags = [(declared.panel, declared.flag.split("/")[0]) for _, declared in declared_options()]
+    flags.append((OUTPUT, "--help"))
+    return tuple((title, NOTES.get(title), tuple(flag for panel, flag in flags if panel == title)) for title in PANELS)
+
+
+PANELS_SHOWN = _panels()
 
 # Merged over the caller's rich-click settings (pyflyte's, or the defaults) for this command only.
 HELP_CONFIG: Dict[str, Any] = {
@@ -50,4 +47,4 @@ HELP_CONFIG: Dict[str, Any] = {
 
 def option_panels() -> List[RichOptionPanel]:
     """The panels of the command's options, in the order shown."""
-    return [RichOptionPanel(title, options=list(options), help=help) for title, help, options in PANELS]
+    return [RichOptionPanel(title, options=list(options), help=help) for title, help, options in PANELS_SHOWN]

@@ -2,59 +2,50 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import cached_property
-from datetime import datetime, timedelta, tzinfo
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
-
-from flytekit.core.workflow import WorkflowFailurePolicy
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from .errors import InputOverrideError, KickoffInputError, MissingInputError, TooManyRunsError
+from .facts import LaunchPlanFacts
 from .json_values import changes_every_run, json_value
-from ..flyte.launch_plans import LaunchPlanFacts, LaunchPlanLike, bindable_inputs, facts_of, schedule_from_model
 from .pieces import chained, index_id, level_parallelism, levels_needed, piece_layout, run_paths
 from .reprocess import ALL, PastRun, instants_to_skip
+from .request import FAIL_FAST, NODES, PIECES, BackfillRequest, execution_only_keys, options
 from .schedules import Schedule, check_window, instants_in_window
 from .times import iso_utc, stamp
 
-
-_EXECUTION_ONLY = ("max_parallelism", "max_parallelism_per_execution", "overwrite_cache")
-NODES, PIECES = "nodes", "pieces"
-SHAPES = (NODES, PIECES)
-DEFAULT_MAX_NODES = 100  # FlyteAdmin's registration.maxWorkflowNodes default
+_OPTION_NAMES = frozenset(name for name, _ in options()) | {"start", "end"}
 
 
 @dataclass(frozen=True)
 class BackfillPlan:
-    """The launch plan, its instants in run order, and the options that apply to every run.
+    """The launch plan, its instants in run order, and the request they were planned from.
 
-    ``shape`` is how the runs become workflows: ``nodes`` (one launch-plan node per instant, named by it) or
-    ``pieces`` (a tree of workflows of at most ``max_nodes`` nodes each, past FlyteAdmin's node limit: see
-    pieces.py).
+    ``request`` is the request as planned: its window in UTC and its shape chosen. Its options read as the plan's
+    own attributes (``plan.parallel``, ``plan.shape``, ...). ``shape`` is how the runs become workflows: ``nodes``
+    (one launch-plan node per instant, named by it) or ``pieces`` (a tree of workflows of at most ``max_nodes``
+    nodes each, past FlyteAdmin's node limit: see pieces.py).
     """
 
-    launch_plan: LaunchPlanLike = field(compare=False, repr=False)
+    request: BackfillRequest
+    launch_plan: Any = field(compare=False, repr=False)  # the flytekit launch plan the runs launch
     launch_plan_name: str
     launch_plan_version: Optional[str]
     schedule: Schedule
-    start: datetime
-    end: datetime
     instants: Tuple[datetime, ...]
     kickoff_input: Optional[str] = None
-    inputs: Tuple[Tuple[str, Any], ...] = ()
-    parallel: bool = False
-    reverse: bool = False
-    per_node_timeout: Optional[timedelta] = None
-    per_node_retries: int = 0
-    failure_policy: WorkflowFailurePolicy = WorkflowFailurePolicy.FAIL_IMMEDIATELY
-    max_parallelism: Optional[int] = None
-    overwrite_cache: bool = False
-    shape: str = NODES
-    max_nodes: int = DEFAULT_MAX_NODES
-    reprocess: str = ALL
     skipped: Tuple[Tuple[datetime, str], ...] = ()
+
+    def __getattr__(self, name: str) -> Any:
+        """The request's options and window, as planned: ``plan.parallel`` is ``plan.request.parallel``."""
+        if name in _OPTION_NAMES:
+            return getattr(self.request, name)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     @property
     def first_instant(self) -> Optional[datetime]:
@@ -73,21 +64,9 @@ class BackfillPlan:
             values[self.kickoff_input] = instant
         return values
 
-    def node_inputs(self, kickoff: Any) -> Dict[str, Any]:
-        """What a launch-plan node of the backfill binds: the overrides as a node can bind them (see
-        launch_plans.bindable_inputs) and ``kickoff``, an instant or a promise of one, for the kickoff input."""
-        values = dict(self._bindable_overrides)
-        if self.kickoff_input:
-            values[self.kickoff_input] = kickoff
-        return values
-
-    @cached_property
-    def _bindable_overrides(self) -> Dict[str, Any]:
-        return bindable_inputs(self.launch_plan, dict(self.inputs))
-
     @property
     def fail_fast(self) -> bool:
-        return self.failure_policy == WorkflowFailurePolicy.FAIL_IMMEDIATELY
+        return self.failure_policy == FAIL_FAST
 
     @property
     def chained(self) -> bool:
@@ -121,7 +100,8 @@ class BackfillPlan:
     @cached_property
     def version(self) -> str:
         """The version to register the generated workflow under: a digest of what shapes the workflow."""
-        return _digest({k: v for k, v in self._request().items() if k not in _EXECUTION_ONLY})[:20]
+        execution_only = {*execution_only_keys(), "max_parallelism_per_execution"}
+        return _digest({k: v for k, v in self._request().items() if k not in execution_only})[:20]
 
     def _request(self) -> Dict[str, Any]:
         """What names the backfill: the plan as JSON but why instants were skipped. An input whose text differs in
@@ -163,20 +143,10 @@ class BackfillPlan:
             "schedule": self.schedule.describe(),
             "window": {"start_exclusive": iso_utc(self.start), "end_inclusive": iso_utc(self.end)},
             "count": len(self.instants),
-            "order": "newest-first" if self.reverse else "oldest-first",
-            "parallel": self.parallel,
-            "per_node_timeout_seconds": self.per_node_timeout.total_seconds() if self.per_node_timeout else None,
-            "per_node_retries": self.per_node_retries,
-            "shape": self.shape,
-            "failure_policy": self.failure_policy.name,
-            "max_parallelism": self.max_parallelism,
+            **self.request.to_json(),
             "max_parallelism_per_execution": self.execution_parallelism,
-            "max_nodes": self.max_nodes,
-            "overwrite_cache": self.overwrite_cache,
             "kickoff_input": self.kickoff_input,
-            "inputs": {name: json_value(value) for name, value in self.inputs},
             "instants": [iso_utc(t) for t in self.instants],
-            "reprocess": self.reprocess,
             "skipped": [{"instant": iso_utc(t), "reason": reason} for t, reason in self.skipped],
         }
 
@@ -196,81 +166,41 @@ def node_label(instant: datetime) -> str:
     return f"b-{iso_utc(instant)}"
 
 
-def plan_backfill(
-    start_date: datetime,
-    end_date: datetime,
-    for_lp: Optional[LaunchPlanLike],
-    parallel: bool = False,
-    per_node_timeout: Optional[timedelta] = None,
-    per_node_retries: int = 0,
-    failure_policy: Optional[WorkflowFailurePolicy] = None,
-    *,
-    reverse: bool = False,
-    timezone: Union[str, tzinfo, None] = None,
-    anchor: Optional[datetime] = None,
-    inputs: Optional[Mapping[str, Any]] = None,
-    max_parallelism: Optional[int] = None,
-    overwrite_cache: bool = False,
-    max_runs: Optional[int] = None,
-    max_nodes: int = DEFAULT_MAX_NODES,
-    shape: Optional[str] = None,
-    reprocess: str = ALL,
+def make_plan(
+    request: BackfillRequest,
+    facts: LaunchPlanFacts,
+    launch_plan: Any = None,
     past_runs: Optional[Mapping[datetime, Sequence[PastRun]]] = None,
 ) -> BackfillPlan:
-    """Plans a backfill of ``for_lp`` over (start_date, end_date]: every instant its schedule fires there.
-
-    Naive datetimes are UTC. ``timezone`` evaluates a cron schedule on that zone's wall clock; ``anchor`` aligns a
-    fixed rate to its real activation time; ``inputs`` overrides default inputs for every run. ``max_parallelism``
-    bounds the runs in flight on a backend; ``max_runs`` refuses windows with more runs than that. ``shape`` is
-    ``nodes`` up to ``max_nodes`` runs (FlyteAdmin's per-workflow node limit) and ``pieces`` past it, unless given.
-    ``reprocess`` (``all``, ``failed``, ``missing``) skips instants by their ``past_runs`` (instant -> earlier runs).
-    """
-    facts = facts_of(for_lp)
-    start, end = check_window(start_date, end_date)
-    schedule = schedule_from_model(facts.schedule, timezone, anchor)
-    instants = instants_in_window(schedule, start, end, max_runs)
-    if reprocess != ALL and past_runs is None:
-        raise InputOverrideError(f"reprocess={reprocess!r} needs the past runs of the window (past_runs=...)")
-    skip = instants_to_skip(instants, past_runs or {}, reprocess)
+    """Plans ``request`` against a launch plan (``facts``): every instant its schedule fires in the window, less what
+    ``reprocess`` skips by ``past_runs`` (instant -> earlier runs), in run order, in the shape the count calls for.
+    ``launch_plan`` is the flytekit object the runs launch, carried for the builder and the local runner."""
+    start, end = check_window(request.start, request.end)
+    schedule = facts.schedule(request.timezone, request.anchor)
+    instants = instants_in_window(schedule, start, end, request.max_runs)
+    if request.reprocess != ALL and past_runs is None:
+        raise InputOverrideError(f"reprocess={request.reprocess!r} needs the past runs of the window (past_runs=...)")
+    skip = instants_to_skip(instants, past_runs or {}, request.reprocess)
     instants = [t for t in instants if t not in skip]
-    if reverse:
+    if request.reverse:
         instants.reverse()
-    if per_node_retries is None or per_node_retries < 0:
-        raise InputOverrideError(f"per_node_retries must be 0 or more, got {per_node_retries}")
-    if max_parallelism is not None and max_parallelism < 1:
-        raise InputOverrideError(f"max_parallelism must be 1 or more, got {max_parallelism}")
-    failure_policy = failure_policy or WorkflowFailurePolicy.FAIL_IMMEDIATELY
-    if max_nodes < 2:
-        raise InputOverrideError(f"max_nodes must be 2 or more, got {max_nodes}")
-    shape = shape or (NODES if len(instants) <= max_nodes else PIECES)
-    _check_shape(shape, len(instants), max_nodes)
+    shape = request.shape or (NODES if len(instants) <= request.max_nodes else PIECES)
+    _check_shape(shape, len(instants), request.max_nodes)
+    kickoff_input = _checked_kickoff_input(facts)
+    _check_overrides(facts, request.inputs)
     return BackfillPlan(
-        launch_plan=for_lp,
+        request=dataclasses.replace(request, start=start, end=end, shape=shape),
+        launch_plan=launch_plan,
         launch_plan_name=facts.name,
         launch_plan_version=facts.version,
         schedule=schedule,
-        start=start,
-        end=end,
         instants=tuple(instants),
-        kickoff_input=_checked_kickoff_input(facts),
-        inputs=_checked_overrides(facts, inputs or {}),
-        parallel=parallel,
-        reverse=reverse,
-        per_node_timeout=per_node_timeout,
-        per_node_retries=per_node_retries,
-        failure_policy=failure_policy,
-        max_parallelism=max_parallelism,
-        overwrite_cache=overwrite_cache,
-        shape=shape,
-        max_nodes=max_nodes,
-        reprocess=reprocess,
+        kickoff_input=kickoff_input,
         skipped=tuple(sorted(skip.items())),
     )
 
 
 def _check_shape(shape: str, count: int, max_nodes: int) -> None:
-    if shape not in SHAPES:
-        raise InputOverrideError(f"shape must be one of {SHAPES}, got {shape!r}")
     if shape == NODES and count > max_nodes:
         raise TooManyRunsError(
             f"{count:,} runs as one node each exceed the limit of {max_nodes} nodes per workflow: "
@@ -297,7 +227,8 @@ def _checked_kickoff_input(facts: LaunchPlanFacts) -> Optional[str]:
     return name
 
 
-def _checked_overrides(facts: LaunchPlanFacts, overrides: Mapping[str, Any]) -> Tuple[Tuple[str, Any], ...]:
+def _check_overrides(facts: LaunchPlanFacts, inputs: Tuple[Tuple[str, Any], ...]) -> None:
+    overrides = dict(inputs)
     for name in overrides:
         if name == facts.kickoff_input:
             raise InputOverrideError(
@@ -315,4 +246,3 @@ def _checked_overrides(facts: LaunchPlanFacts, overrides: Mapping[str, Any]) -> 
             f"launch plan {facts.name!r} needs inputs {missing} that have no default and are not the schedule's "
             "kickoff input: give them for every run with inputs={...}"
         )
-    return tuple(sorted(overrides.items()))

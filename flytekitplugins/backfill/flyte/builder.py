@@ -8,9 +8,11 @@ from typing import Any, NamedTuple, Optional
 from flytekit.core.workflow import ImperativeWorkflow, WorkflowBase, WorkflowFailurePolicy
 
 from ..core.errors import BackfillUsageError
+from ..core.plan import BackfillPlan, node_id, node_label
+from ..core.request import PIECES
 from .launch_plans import LaunchPlanLike
 from .piece_workflows import BackfillImperativeWorkflow, add_pieces, chain
-from ..core.plan import PIECES, BackfillPlan, node_id, node_label, plan_backfill
+from .planning import node_inputs, plan_backfill
 
 
 class BackfillWorkflow(NamedTuple):
@@ -38,8 +40,9 @@ def build_workflow(plan: BackfillPlan) -> ImperativeWorkflow:
 def _add_one_node_per_instant(workflow: ImperativeWorkflow, plan: BackfillPlan) -> None:
     """One launch-plan node per instant, in plan order, ids sorting in that order; chained when ``plan.chained``."""
     nodes = []
+    inputs = node_inputs(plan)
     for index, instant in enumerate(plan.instants):
-        node = workflow.add_launch_plan(plan.launch_plan, **plan.node_inputs(instant))
+        node = workflow.add_launch_plan(plan.launch_plan, **inputs(instant))
         node.with_overrides(
             node_name=node_id(instant, index, len(plan.instants)),
             name=node_label(instant),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from typing import Any, Dict, FrozenSet, Mapping, Optional, Tuple, Union
 
@@ -14,8 +13,8 @@ from flytekit.models.types import LiteralType
 from flytekit.models.schedule import Schedule as ScheduleModel
 from flytekit.remote.entities import FlyteLaunchPlan
 
-from ..core.errors import MissingLaunchPlanError, NoScheduleError, UnsupportedScheduleError
-from ..core.schedules import Cron, Rate, Schedule
+from ..core.errors import MissingLaunchPlanError, NoScheduleError
+from ..core.facts import LaunchPlanFacts
 
 LaunchPlanLike = Union[LaunchPlan, FlyteLaunchPlan]
 
@@ -24,19 +23,6 @@ _RATE_UNITS = {
     ScheduleModel.FixedRateUnit.HOUR: timedelta(hours=1),
     ScheduleModel.FixedRateUnit.DAY: timedelta(days=1),
 }
-
-
-@dataclass(frozen=True)
-class LaunchPlanFacts:
-    """Name, version, schedule and input names of a launch plan."""
-
-    name: str
-    version: Optional[str]
-    schedule: ScheduleModel
-    kickoff_input: Optional[str]
-    inputs: FrozenSet[str]
-    fixed_inputs: FrozenSet[str]
-    required_inputs: FrozenSet[str]
 
 
 def facts_of(launch_plan: Optional[LaunchPlanLike]) -> LaunchPlanFacts:
@@ -66,10 +52,14 @@ def facts_of(launch_plan: Optional[LaunchPlanLike]) -> LaunchPlanFacts:
             f"launch plan {launch_plan.name!r} has no schedule: only launch plans with a CronSchedule or FixedRate "
             "can be backfilled"
         )
+    cron = schedule.cron_schedule.schedule if schedule.cron_schedule is not None else None
+    rate = schedule.rate.value * _RATE_UNITS[schedule.rate.unit] if schedule.rate is not None and schedule.rate.value else None
     return LaunchPlanFacts(
         name=launch_plan.name,
         version=version,
-        schedule=schedule,
+        cron=cron or None,
+        rate=None if cron else rate,
+        aws_cron=schedule.cron_expression or None,
         kickoff_input=schedule.kickoff_time_input_arg or None,
         inputs=inputs,
         fixed_inputs=fixed,
@@ -82,26 +72,6 @@ def _is_scheduled(schedule: Optional[ScheduleModel]) -> bool:
         return False
     cron = schedule.cron_schedule
     return bool(schedule.cron_expression or (schedule.rate and schedule.rate.value) or (cron and cron.schedule))
-
-
-def schedule_from_model(
-    model: ScheduleModel, zone: Union[str, tzinfo, None] = None, anchor: Optional[datetime] = None
-) -> Schedule:
-    """flytekit's schedule model as a pure Cron or Rate."""
-    if model.cron_schedule is not None and model.cron_schedule.schedule:
-        if anchor is not None:
-            raise UnsupportedScheduleError("an anchor applies to FixedRate schedules only; drop it for a cron schedule")
-        return Cron.parse(model.cron_schedule.schedule, zone)
-    if model.rate is not None and model.rate.value:
-        if zone is not None:
-            raise UnsupportedScheduleError(
-                "a time zone applies to cron schedules only; a FixedRate runs every period regardless of the clock"
-            )
-        return Rate(period=model.rate.value * _RATE_UNITS[model.rate.unit], anchor=anchor)
-    raise UnsupportedScheduleError(
-        f"the schedule's deprecated AWS cron_expression {model.cron_expression!r} is not run by the native "
-        "scheduler; re-register the launch plan with CronSchedule(schedule=...)"
-    )
 
 
 def input_types(launch_plan: LaunchPlanLike) -> Dict[str, Tuple[LiteralType, type]]:

@@ -22,6 +22,7 @@ from .literal_columns import LiteralColumn, NestedDatetimes
 from ..core.pieces import PieceLayout, chained, index_id, piece_layout, top_node_id
 from ..core.plan import BackfillPlan, node_label
 from .local import BackfillRunsFailed, cause_of
+from .planning import node_inputs
 from ..core.times import as_utc, iso_utc
 
 INSTANTS = "instants"  # the input every piece reads its instants from
@@ -106,6 +107,7 @@ class PieceBuilder:
         self.layout: PieceLayout = piece_layout(plan.instants, plan.max_nodes)
         self._leaves: Dict[int, LaunchPlan] = {}
         self._twos: Dict[Tuple[int, ...], ImperativeWorkflow] = {}
+        self._node_inputs = node_inputs(plan)
 
     def add_to(self, top: ImperativeWorkflow) -> List[Node]:
         """The top workflow's nodes: one per leaf slice (its instants a literal list) or per part."""
@@ -136,7 +138,7 @@ class PieceBuilder:
             instants = workflow.add_workflow_input(INSTANTS, List[datetime])
             nodes = []
             for i in range(size):
-                node = workflow.add_launch_plan(plan.launch_plan, **plan.node_inputs(instants[i]))
+                node = workflow.add_launch_plan(plan.launch_plan, **self._node_inputs(instants[i]))
                 node.with_overrides(
                     node_name=index_id("n", i, size), retries=plan.per_node_retries, timeout=plan.per_node_timeout
                 )
