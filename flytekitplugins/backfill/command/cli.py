@@ -444,7 +444,10 @@ def _run_remote(ctx: click.Context, call: Call, start: datetime, end: datetime) 
         extra["execution_name"] = launched.execution.id.name
     if output != "json":
         plan = launched.plan
-        click.echo(f"{count_of(len(plan.instants), 'run')} of {plan.launch_plan_name}, {plan.first_instant.isoformat()} .. {plan.last_instant.isoformat()}")
+        click.echo(f"{count_of(len(plan.instants), 'run')} of {plan.launch_plan_name}, {plan.first_instant.isoformat()} .. "
+                   f"{plan.last_instant.isoformat()}, at most {plan.max_in_flight} in flight")  # fmt: skip
+        if plan.in_flight_note:
+            click.echo(f"Note: {plan.in_flight_note}")
         click.secho(message, fg="green")
     if not (own.wait and launched.execution is not None):
         if output == "json":

@@ -34,6 +34,7 @@ def plan_summary(plan: BackfillPlan) -> Dict[str, Any]:
         "last": iso_utc(plan.last_instant) if plan.instants else None,
         "workflow": {"name": plan.workflow_name, "version": plan.version},
         "execution_name": plan.execution_name,
+        "in_flight_note": plan.in_flight_note,
     }
 
 
@@ -72,12 +73,13 @@ def print_plan(console: Console, plan: BackfillPlan, every_row: bool = False) ->
         + (f", first {summary['first']}, last {summary['last']}" if plan.instants else "")
     )
     console.print(
-        f"{summary['order']}, {'parallel' if plan.parallel else 'serial'}"
-        + (f", at most {plan.max_parallelism} at once" if plan.max_parallelism else "")
+        f"{summary['order']}, {'parallel' if plan.parallel else 'serial'}, at most {plan.max_in_flight} in flight"
         + f", {plan.failure_policy.name}, retries {plan.per_node_retries}"
         + (f", timeout {plan.per_node_timeout}" if plan.per_node_timeout else "")
         + (f", inputs {escape(_as_flags(summary['inputs']))}" if plan.inputs else "")
     )
+    if plan.in_flight_note:
+        console.print(f"Note: {escape(plan.in_flight_note)}")
     table = Table("#", "instant (UTC)", "runs at")
     runs = [(str(i), iso_utc(t), where) for i, (t, where) in enumerate(zip(plan.instants, plan.run_locations()), 1)]
     _add_rows(table, runs, every_row, "run")

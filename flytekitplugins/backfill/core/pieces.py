@@ -13,7 +13,8 @@ Every execution of the tree runs with the top execution's ``max_parallelism`` (f
 execution: nodes/subworkflow/launchplan/admin.go), so K pieces each running K runs would be K*K at once. The bound is
 kept by the shape instead: fail-fast backfills chain the pieces (one piece at a time, and the first failure stops
 the chain) and give the leaves K; backfills that go on past failures cannot chain anything (Flyte never runs a node
-downstream of a failed one), so each level gets the largest M whose product over the levels stays within K.
+downstream of a failed one), so in_flight.py chooses M and the widths of the levels together, and the runs are
+spread over balanced pieces.
 """
 
 from __future__ import annotations
@@ -43,11 +44,13 @@ def levels_needed(count: int, max_nodes: int) -> int:
 
 @dataclass(frozen=True)
 class PieceLayout:
-    """The tree of a pieces-shape backfill: the top workflow's children, each a leaf slice or a part of slices."""
+    """The tree of a pieces-shape backfill: the top workflow's children, each a leaf slice or a part of slices.
+    ``balanced``: cut to widths the concurrency bound chose (in_flight.py), not at ``max_nodes`` runs."""
 
     max_nodes: int
     children: Tuple[Union[Slice, Part], ...]
     levels: int  # launch-plan levels from the top workflow down to the runs: 2 or 3
+    balanced: bool = False
 
     @property
     def uses_parts(self) -> bool:
@@ -61,8 +64,11 @@ class PieceLayout:
         return len(parts), max(len(p) for p in parts), max(len(s) for p in parts for s in p)
 
 
-def piece_layout(instants: Sequence[datetime], max_nodes: int) -> PieceLayout:
-    """Cuts the instants (in run order) into leaf slices of ``max_nodes``, and those into parts past max_nodes**2."""
+def piece_layout(instants: Sequence[datetime], max_nodes: int, widths: Optional[Sequence[int]] = None) -> PieceLayout:
+    """Cuts the instants (in run order) into leaf slices of ``max_nodes``, and those into parts past max_nodes**2; or,
+    given ``widths`` (top first, the last the runs per leaf), into that many pieces (and parts) of balanced sizes."""
+    if widths is not None:
+        return _balanced_layout(instants, max_nodes, widths)
     levels = max(2, levels_needed(len(instants), max_nodes))
     if levels > 3:
         raise ValueError(
@@ -74,6 +80,37 @@ def piece_layout(instants: Sequence[datetime], max_nodes: int) -> PieceLayout:
     return PieceLayout(max_nodes, children, levels)
 
 
+def _balanced_layout(instants: Sequence[datetime], max_nodes: int, widths: Sequence[int]) -> PieceLayout:
+    """``prod(widths[:-1])`` leaf slices whose sizes differ by one at most (the larger first), grouped top first."""
+    uppers = widths[:-1]
+    leaves = 1
+    for width in uppers:
+        leaves *= width
+    leaves = min(leaves, len(instants))
+    base, extra = divmod(len(instants), leaves)
+    slices, start = [], 0
+    for index in range(leaves):
+        size = base + (1 if index < extra else 0)
+        slices.append(tuple(instants[start : start + size]))
+        start += size
+    children = tuple(slices) if len(uppers) == 1 else tuple(chunks(slices, uppers[1]))
+    return PieceLayout(max_nodes, children, len(widths), balanced=True)
+
+
+def part_name(sizes: Sequence[int]) -> str:
+    """A part's workflow name suffix, one per list of leaf sizes: ``slices-10x100-37`` (all but the last alike, as a
+    cut at max_nodes gives) or, for balanced parts, the sizes run-length coded: ``slices-2x88-1x87``."""
+    if len(set(sizes[:-1])) <= 1:
+        return f"slices-{len(sizes)}x{sizes[0]}-{sizes[-1]}"
+    runs: List[Tuple[int, int]] = []
+    for size in sizes:
+        if runs and runs[-1][1] == size:
+            runs[-1] = (runs[-1][0] + 1, size)
+        else:
+            runs.append((1, size))
+    return "slices-" + "-".join(f"{count}x{size}" for count, size in runs)
+
+
 def chained(fail_fast: bool, parallel: bool, leaf: bool) -> bool:
     """Whether the nodes of one workflow of the tree run in a chain.
 
@@ -81,22 +118,6 @@ def chained(fail_fast: bool, parallel: bool, leaf: bool) -> bool:
     and a failure stops everything after it. Going on past failures: nothing chains.
     """
     return fail_fast and (not parallel or not leaf)
-
-
-def level_parallelism(limit: Optional[int], widths: Sequence[int]) -> Optional[int]:
-    """The largest max_parallelism M with prod(min(width, M)) <= limit: what every level of an unchained tree gets
-    so that the runs in flight across the whole backfill never exceed ``limit``."""
-    if limit is None:
-        return None
-    best = 1
-    for m in range(1, min(limit, max(widths)) + 1):
-        total = 1
-        for width in widths:
-            total *= min(width, m)
-        if total > limit:
-            break
-        best = m
-    return best
 
 
 def index_id(prefix: str, index: int, count: int) -> str:

@@ -13,13 +13,17 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 from .errors import InputOverrideError, KickoffInputError, MissingInputError, TooManyRunsError
 from .facts import LaunchPlanFacts
 from .json_values import changes_every_run, json_value
-from .pieces import chained, index_id, level_parallelism, levels_needed, piece_layout, run_paths
+from .in_flight import DEFAULT_BOUND, Spread, exact_bounds, spread_of
+from .pieces import PieceLayout, chained, index_id, levels_needed, piece_layout, run_paths
 from .reprocess import ALL, PastRun, instants_to_skip
 from .request import FAIL_FAST, NODES, PIECES, BackfillRequest, execution_only_keys, options
 from .schedules import Schedule, check_window, instants_in_window
 from .times import iso_utc, stamp
 
 _OPTION_NAMES = frozenset(name for name, _ in options()) | {"start", "end"}
+# Not part of a backfill's names: why instants were skipped (the same instants are the same backfill) and what is
+# derived from the rest (the bound), so that adding a derived key to the JSON renames nothing.
+_NOT_NAMING = ("skipped", "max_in_flight")
 
 
 @dataclass(frozen=True)
@@ -73,19 +77,47 @@ class BackfillPlan:
         """Whether the runs of one workflow (the top one in the nodes shape, each leaf piece's) run in a chain."""
         return chained(self.fail_fast, self.parallel, leaf=True)
 
-    @property
-    def execution_parallelism(self) -> Optional[int]:
-        """The ``max_parallelism`` the backfill's execution (and so every execution of its tree) runs with.
+    @cached_property
+    def spread(self) -> Spread:
+        """The most runs in flight, the max_parallelism every execution of the tree gets for it, and the widths of a
+        tree of unchained pieces (core/in_flight.py)."""
+        return spread_of(len(self.instants), self.parallel, self.fail_fast, self.shape == PIECES, self.max_parallelism,
+                         self.max_nodes)  # fmt: skip
 
-        Serial: 1, so that unchained runs (going on past failures) still run one at a time, in node-id order.
-        Parallel: the limit, except for a pieces tree that goes on past failures, whose levels cannot be chained:
-        then the largest per-level value whose product over the levels stays within the limit (pieces.py).
-        """
-        if not self.parallel:
-            return 1
-        if self.shape == PIECES and not self.fail_fast:
-            return level_parallelism(self.max_parallelism, piece_layout(self.instants, self.max_nodes).widths())
-        return self.max_parallelism
+    @property
+    def execution_parallelism(self) -> int:
+        """The ``max_parallelism`` the backfill's execution (and so every execution of its tree) runs with: 1 serial,
+        so that unchained runs (going on past failures) still run one at a time in node-id order; the bound
+        (Flyte's 25 unless given) in parallel, or what a tree of unchained pieces gives each level for it."""
+        return self.spread.max_parallelism
+
+    @property
+    def max_in_flight(self) -> int:
+        """The most runs this backfill has in flight at once."""
+        return self.spread.in_flight
+
+    @cached_property
+    def in_flight_note(self) -> Optional[str]:
+        """One line when the tree reaches fewer runs in flight than asked (and than it has runs), else None."""
+        asked = self.max_parallelism or DEFAULT_BOUND
+        count = len(self.instants)
+        if not self.parallel or self.max_in_flight >= min(asked, count):
+            return None
+        pieces = self.shape == PIECES
+        below, above = exact_bounds(count, asked, self.max_nodes, self.fail_fast, pieces)
+        if self.fail_fast:
+            why = f"fail-fast runs one piece of at most {self.max_nodes} runs at a time"
+        else:
+            widths = " x ".join(str(min(w, self.execution_parallelism)) for w in self.layout.widths())
+            why = (f"going on past failures, every execution of the tree runs with max_parallelism "
+                   f"{self.execution_parallelism}, so the runs in flight multiply over its levels ({widths})")  # fmt: skip
+        exactly = f"--max-parallelism {below}" + (f" or {above}" if above else "") + " reach exactly"
+        return f"{self.max_in_flight} runs in flight at most, not the {asked} asked: {why}; {exactly}"
+
+    @cached_property
+    def layout(self) -> PieceLayout:
+        """The pieces tree: cut at ``max_nodes`` runs, or balanced to the widths a tree of unchained pieces chose."""
+        return piece_layout(self.instants, self.max_nodes, self.spread.widths if self.shape == PIECES else None)
 
     @property
     def workflow_name(self) -> str:
@@ -113,7 +145,10 @@ class BackfillPlan:
                     "cannot be named by its request and a rerun would start it again: give version= and "
                     "execution_name=, or make the value a dataclass or give it a __repr__"
                 )
-        return {k: v for k, v in self.to_dict().items() if k != "skipped"}
+        named = {k: v for k, v in self.to_dict().items() if k not in _NOT_NAMING}
+        if self.shape == PIECES and self.layout.balanced:  # the widths the bound chose shape the workflow
+            named["pieces"] = list(self.layout.widths())
+        return named
 
     def execution_name_for(self, version: Optional[str] = None) -> str:
         """The default execution name: the same request (and workflow version) never starts a second backfill."""
@@ -127,7 +162,7 @@ class BackfillPlan:
         """Where each instant runs, in plan order: its node id or its path in the pieces tree."""
         count = len(self.instants)
         if self.shape == PIECES:
-            return run_paths(piece_layout(self.instants, self.max_nodes))
+            return run_paths(self.layout)
         return [node_id(t, i, count) for i, t in enumerate(self.instants)]
 
     def to_dict(self) -> Dict[str, Any]:
@@ -145,6 +180,7 @@ class BackfillPlan:
             "count": len(self.instants),
             **self.request.to_json(),
             "max_parallelism_per_execution": self.execution_parallelism,
+            "max_in_flight": self.max_in_flight,
             "kickoff_input": self.kickoff_input,
             "instants": [iso_utc(t) for t in self.instants],
             "skipped": [{"instant": iso_utc(t), "reason": reason} for t, reason in self.skipped],

@@ -19,7 +19,7 @@ from flytekit.models import interface as interface_models
 from flytekit.models import literals as literal_models
 
 from .literal_columns import LiteralColumn, NestedDatetimes
-from ..core.pieces import PieceLayout, chained, index_id, piece_layout, top_node_id
+from ..core.pieces import PieceLayout, chained, index_id, part_name, top_node_id
 from ..core.plan import BackfillPlan, node_label
 from .local import BackfillRunsFailed, cause_of
 from .planning import node_inputs
@@ -104,7 +104,7 @@ class PieceBuilder:
 
     def __init__(self, plan: BackfillPlan):
         self.plan = plan
-        self.layout: PieceLayout = piece_layout(plan.instants, plan.max_nodes)
+        self.layout: PieceLayout = plan.layout
         self._leaves: Dict[int, LaunchPlan] = {}
         self._twos: Dict[Tuple[int, ...], ImperativeWorkflow] = {}
         self._node_inputs = node_inputs(plan)
@@ -153,7 +153,7 @@ class PieceBuilder:
         """The workflow of a part: node ``j`` runs the leaf piece of the j-th slice with ``instants[j]``."""
         sizes = tuple(len(s) for s in part)
         if sizes not in self._twos:
-            workflow = self._piece(f"slices-{len(sizes)}x{sizes[0]}-{sizes[-1]}")
+            workflow = self._piece(part_name(sizes))
             rows = workflow.add_workflow_input(INSTANTS, List[List[datetime]])
             nodes = []
             for j, size in enumerate(sizes):
