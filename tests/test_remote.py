@@ -148,6 +148,39 @@ def test_an_execution_with_our_name_that_runs_something_else_is_reported_not_reu
         launch_backfill(remote, LP_NAME, EXPECTED[0], EXPECTED[-1], execution_name="taken")
 
 
+def test_a_name_given_to_one_window_is_refused_for_another_window_of_the_same_launch_plan(admin):
+    """Same launch plan, same workflow name, same -n: only the version (a digest of the window) tells the two
+    backfills apart. The second is refused, not taken for the first one "already started", so its window is never
+    silently dropped."""
+    first = backfill(admin, LP_NAME, *WINDOW, "-n", "mine")
+    assert first.exit_code == 0, first.output
+    (mine,) = admin.state.executions.values()
+    other_window = ["--from-date", "2024-04-01T08:00:00Z", "--to-date", "2024-04-04T08:00:00Z"]  # Apr 2..4
+    april = (datetime(2024, 4, 1, 8, tzinfo=timezone.utc), datetime(2024, 4, 4, 8, tzinfo=timezone.utc))
+    other = plan_backfill(*april, admin.remote().fetch_launch_plan(name=LP_NAME))
+    assert other.workflow_name == mine.launch_plan_id.name and other.version != mine.launch_plan_id.version
+
+    second = backfill(admin, LP_NAME, *other_window, "-n", "mine")
+    assert second.exit_code == 1, second.output
+    assert "already started" not in second.output
+    (line,) = second.stderr.strip().splitlines()
+    assert line == (f"Error: execution 'mine' already exists and runs backfill-{LP_NAME}:{mine.launch_plan_id.version}, "
+                    f"not this backfill (backfill-{LP_NAME}:{other.version}); pass another --execution-name to start it "
+                    "anyway")  # fmt: skip
+    with pytest.raises(ExecutionNameTakenError, match=f"already exists and runs backfill-{LP_NAME}:"):
+        launch_backfill(admin.remote(PROJECT, DOMAIN), LP_NAME, *april, execution_name="mine")
+    assert list(admin.state.executions.values()) == [mine]  # nothing started for the other window
+    assert admin.state.workflow_spec(f"backfill-{LP_NAME}", mine.launch_plan_id.version) is not None
+    assert not [key for key in admin.state.workflows if key[3] == f"backfill-{LP_NAME}" and key[4] == other.version]
+    admin.state.run_until_idle()
+    ran = sorted(kickoff_of_run(r) for r in admin.state.executions_of(LP_NAME, PROJECT, DOMAIN))
+    assert ran == EXPECTED  # the first window's runs, each once; none of April's
+
+
+def kickoff_of_run(execution):
+    return execution.computed_inputs.literals["t"].scalar.primitive.datetime.ToDatetime().replace(tzinfo=timezone.utc)
+
+
 def test_an_explicit_version_is_its_own_backfill(admin):
     assert backfill(admin, LP_NAME, *WINDOW, "-v", "pinned").exit_code == 0
     assert backfill(admin, LP_NAME, *WINDOW, "-v", "pinned").exit_code == 0
