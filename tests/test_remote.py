@@ -19,7 +19,8 @@ from flytekit.core.workflow import WorkflowFailurePolicy
 from flytekit.clis.sdk_in_container.pyflyte import main as pyflyte
 
 from flyte_backend.admin import Phase
-from flytekitplugins.backfill import ExecutionNameTakenError, launch_backfill, plan_backfill
+from flyte_backend.executor import Outcome
+from flytekitplugins.backfill import ExecutionNameTakenError, backfill_status, launch_backfill, plan_backfill
 
 PROJECT, DOMAIN = "flytesnacks", "development"
 LP_NAME = "remote_daily_lp"
@@ -179,6 +180,45 @@ def test_a_name_given_to_one_window_is_refused_for_another_window_of_the_same_la
 
 def kickoff_of_run(execution):
     return execution.computed_inputs.literals["t"].scalar.primitive.datetime.ToDatetime().replace(tzinfo=timezone.utc)
+
+
+def status_of(admin, execution_name):
+    """--status --output json of a backfill still running: exit code 1, as for any backfill not all succeeded."""
+    result = backfill(admin, "--status", execution_name, "--output", "json")
+    assert result.exit_code == 1, result.output
+    return json.loads(result.stdout)
+
+
+def test_status_counts_runs_in_flight_as_running_and_runs_not_started_as_queued(admin):
+    """A parallel backfill of 10 runs, 3 at a time, each run lasting dozens of propeller rounds: while the first
+    three run, --status says 3 running and 7 queued, in its JSON, its text and the Python API alike."""
+    admin.state.task_outcome = lambda execution, node, inputs: Outcome.succeed(rounds=50)
+    assert backfill(admin, LP_NAME, *WINDOW, "--parallel", "--max-parallelism", "3", "-n", "inflight").exit_code == 0
+
+    def rounds_until(succeeded, running):
+        for _ in range(500):
+            phases = [Phase.Name(r.phase) for r in admin.state.executions_of(LP_NAME, PROJECT, DOMAIN)]
+            if phases == ["SUCCEEDED"] * succeeded + ["RUNNING"] * running:
+                return
+            admin.state.run_round()
+        raise AssertionError(f"the backend never had {succeeded} runs succeeded and {running} running: {phases}")
+
+    rounds_until(succeeded=0, running=3)
+    out = status_of(admin, "inflight")
+    assert out["phase"] == "RUNNING" and [r["status"] for r in out["runs"]] == ["RUNNING"] * 3 + ["PENDING"] * 7
+    in_flight = {r.name for r in admin.state.executions_of(LP_NAME, PROJECT, DOMAIN)}
+    assert {r["execution"] for r in out["runs"] if r["status"] == "RUNNING"} == in_flight
+    assert out["counts"] == {"succeeded": 0, "failed": 0, "running": 3, "queued": 7}
+    text = backfill(admin, "--status", "inflight")
+    words = " ".join(text.stdout.split())  # rich wraps the line at the terminal's width
+    assert text.exit_code == 1 and "inflight of remote_daily_lp: RUNNING; 0 succeeded, 0 failed, 3 running, 7 queued" in words
+    api = backfill_status(admin.remote(PROJECT, DOMAIN), "inflight", PROJECT, DOMAIN)
+    assert api.counts() == out["counts"] and not api.finished
+
+    rounds_until(succeeded=3, running=3)  # the next three took the freed slots
+    out = status_of(admin, "inflight")
+    assert [r["status"] for r in out["runs"]] == ["SUCCEEDED"] * 3 + ["RUNNING"] * 3 + ["PENDING"] * 4
+    assert out["counts"] == {"succeeded": 3, "failed": 0, "running": 3, "queued": 4}
 
 
 def test_an_explicit_version_is_its_own_backfill(admin):
