@@ -48,11 +48,42 @@ def test_serial_thousand_run_backfill_runs_each_instant_once_in_order_locally(re
     assert {v for _, v, _ in recorded} == {1} and (first, last) == (hours(1)[0], hours(1000)[-1])
 
 
-def test_parallel_thousand_run_backfill_runs_each_instant_exactly_once_locally(recorded):
-    plan = plan_backfill(START, START + timedelta(hours=1000), hourly_lp, parallel=True, max_parallelism=8,
-                         reverse=True, inputs={"label": "big"})  # fmt: skip
-    build_workflow(plan)()
-    assert [t for t, _, _ in recorded] == hours(1000)[::-1]
+def upstream_ids(nodes):
+    return [[u.id for u in node.upstream_nodes] for node in nodes]
+
+
+def a_chain(nodes):
+    return [[]] + [[node.id] for node in nodes[:-1]]
+
+
+@pytest.mark.parametrize("policy", [None, CONTINUE], ids=["fail-fast", "continue"])
+def test_a_parallel_thousand_run_backfill_unchains_its_runs_and_runs_locally_like_the_serial_one(recorded, policy):
+    """10 leaf pieces of 100 runs. What --parallel changes is what a backend runs: under fail-fast the runs of a leaf
+    piece are unchained (the serial leaf is a chain) while the pieces stay chained, and the execution's
+    max_parallelism is the limit instead of 1; under continue-on-failure nothing is chained either way and the limit
+    is cut per level (2 x 2 <= 8). Locally runs go one at a time: the parallel backfill runs what the serial one runs,
+    every instant exactly once."""
+    options = dict(reverse=True, inputs={"label": "big"}, failure_policy=policy)
+    serial = plan_backfill(START, START + timedelta(hours=1000), hourly_lp, **options)
+    parallel = plan_backfill(START, START + timedelta(hours=1000), hourly_lp, parallel=True, max_parallelism=8, **options)
+    serial_wf, parallel_wf = build_workflow(serial), build_workflow(parallel)
+    serial_leaf, parallel_leaf = (wf.nodes[0].flyte_entity.workflow for wf in (serial_wf, parallel_wf))
+    assert len(parallel_wf.nodes) == 10 and len(parallel_leaf.nodes) == 100
+    assert upstream_ids(parallel_leaf.nodes) == [[]] * 100
+    if policy is None:  # fail-fast
+        assert upstream_ids(serial_leaf.nodes) == a_chain(serial_leaf.nodes)
+        assert upstream_ids(parallel_wf.nodes) == a_chain(parallel_wf.nodes) == upstream_ids(serial_wf.nodes)
+        per_execution = [1, 8]
+    else:
+        assert upstream_ids(serial_leaf.nodes) == [[]] * 100
+        assert upstream_ids(parallel_wf.nodes) == upstream_ids(serial_wf.nodes) == [[]] * 10
+        per_execution = [1, 2]
+    assert [p.to_dict()["max_parallelism_per_execution"] for p in (serial, parallel)] == per_execution
+    serial_wf()
+    serially = list(recorded)
+    recorded.clear()
+    parallel_wf()
+    assert [t for t, _, _ in recorded] == [t for t, _, _ in serially] == hours(1000)[::-1]
     assert {label for _, _, label in recorded} == {"big"}
 
 
