@@ -109,7 +109,7 @@ def test_a_timeout_is_waited_for_like_an_outage_and_anything_else_is_not_retried
     call, calls = failing(times=2, error=lambda: FlyteTimeout("deadline"))
     assert with_backoff("doing it", call, sleep=clock.sleep, clock=lambda: clock.now) == "answer" and len(calls) == 3
     call, calls = failing(times=1, error=lambda: ValueError("a bug"))
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="^a bug$"):
         with_backoff("doing it", call, sleep=clock.sleep, clock=lambda: clock.now)
     assert len(calls) == 1
 

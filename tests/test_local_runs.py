@@ -95,6 +95,7 @@ def test_dst_backfill_in_a_time_zone_runs_25_times_on_fall_back_day(recorded):
 
 def test_local_executor_stops_at_the_first_failure(recorded):
     wf, _, _ = create_backfill_workflow(datetime(2024, 3, 1), datetime(2024, 3, 6), flaky_lp, inputs={"bad_day": 4})
-    with pytest.raises(Exception, match="failed on purpose"):
+    with pytest.raises(BackfillRunsFailed, match=r"^1 run of backfill-flaky_daily failed: 2024-03-04T00:00:00Z: "
+                                                 r"RuntimeError: run for 2024-03-04T00:00:00\+00:00 failed on purpose$"):
         wf()
     assert kickoffs(recorded) == [utc(2024, 3, 2), utc(2024, 3, 3)]

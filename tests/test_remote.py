@@ -145,7 +145,8 @@ def test_an_execution_with_our_name_that_runs_something_else_is_reported_not_reu
     assert "already exists and runs remote_daily_lp:v1, not this backfill" in result.stderr
     assert len(admin.state.executions) == 1
     assert not [key for key in admin.state.workflows if key[3].startswith("backfill-")]  # nothing registered
-    with pytest.raises(ExecutionNameTakenError):
+    with pytest.raises(ExecutionNameTakenError, match="^execution 'taken' already exists and runs remote_daily_lp:v1, not "
+                                                      f"this backfill \\(backfill-{LP_NAME}:"):
         launch_backfill(remote, LP_NAME, EXPECTED[0], EXPECTED[-1], execution_name="taken")
 
 

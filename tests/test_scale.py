@@ -137,7 +137,9 @@ def test_local_failures_are_reported_by_instant_after_every_run_or_at_the_first(
     days = [utc(2024, 3, 1) + timedelta(days=k) for k in range(1, 62)]
     bad = [d for d in days if d.day == 4]
     go_on = plan_backfill(*window, flaky_lp, inputs={"bad_day": 4}, shape=shape, max_nodes=max_nodes, failure_policy=CONTINUE)
-    with pytest.raises(BackfillRunsFailed) as failed:
+    with pytest.raises(BackfillRunsFailed, match=r"^2 runs of backfill-flaky_daily failed: 2024-03-04T00:00:00Z: "
+                                                 r"RuntimeError: run for 2024-03-04T00:00:00\+00:00 failed on purpose; "
+                                                 r"2024-04-04T00:00:00Z: RuntimeError: run for .* failed on purpose$") as failed:
         build_workflow(go_on)()
     assert [instant for instant, _ in failed.value.failures] == bad
     assert all(isinstance(error, Exception) and "failed on purpose" in str(error) for _, error in failed.value.failures)
@@ -146,7 +148,8 @@ def test_local_failures_are_reported_by_instant_after_every_run_or_at_the_first(
     assert [t for t, _, _ in recorded] == [d for d in days if d not in bad]
     recorded.clear()
     stop = plan_backfill(*window, flaky_lp, inputs={"bad_day": 4}, shape=shape, max_nodes=max_nodes)
-    with pytest.raises(BackfillRunsFailed) as first:
+    with pytest.raises(BackfillRunsFailed, match=r"^1 run of backfill-flaky_daily failed: 2024-03-04T00:00:00Z: "
+                                                 r"RuntimeError: run for 2024-03-04T00:00:00\+00:00 failed on purpose$") as first:
         build_workflow(stop)()
     assert [instant for instant, _ in first.value.failures] == bad[:1]
     assert [t for t, _, _ in recorded] == days[:2]
@@ -155,7 +158,8 @@ def test_local_failures_are_reported_by_instant_after_every_run_or_at_the_first(
 def test_a_long_list_of_local_failures_shows_ten_and_counts_the_rest(recorded):
     window = (datetime(2023, 1, 1), datetime(2024, 1, 1))  # the 4th of every month fails: 12 failures
     plan = plan_backfill(*window, flaky_lp, inputs={"bad_day": 4}, failure_policy=CONTINUE, max_nodes=20)
-    with pytest.raises(BackfillRunsFailed) as failed:
+    with pytest.raises(BackfillRunsFailed, match=r"^12 runs of backfill-flaky_daily failed: 2023-01-04T00:00:00Z: .*; "
+                                                 r"and 2 more$") as failed:
         build_workflow(plan)()
     message = str(failed.value)
     assert message.startswith("12 runs of backfill-flaky_daily failed: 2023-01-04T00:00:00Z: RuntimeError")
