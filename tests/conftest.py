@@ -1,5 +1,7 @@
+import inspect
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Iterator
 
@@ -30,3 +32,45 @@ def admin_server() -> Iterator[AdminServerHandle]:
     """A fresh test FlyteAdmin per test (see :class:`flyte_backend.admin.AdminServerHandle`)."""
     with running_admin_server() as handle:
         yield handle
+
+
+class BackoffWaits:
+    """The waits ``retries.with_backoff`` asks for while a test runs the command (whose calls pass no sleep or
+    clock): recorded, and either slept for real (``real``) or not at all, the clock moving only by the waits."""
+
+    def __init__(self, real: bool):
+        self.real, self.waits, self.now = real, [], 0.0
+
+    def sleep(self, seconds: float) -> None:
+        self.waits.append(seconds)
+        self.now += seconds
+        if self.real:
+            time.sleep(seconds)
+
+    def clock(self) -> float:
+        return time.monotonic() if self.real else self.now
+
+
+def _record_backoff(monkeypatch, real: bool) -> BackoffWaits:
+    from flytekitplugins.backfill.backend import retries
+
+    record = BackoffWaits(real)
+    ours = {"sleep": record.sleep, "clock": record.clock}
+    parameters = inspect.signature(retries.with_backoff).parameters.values()
+    assert set(ours) <= {p.name for p in parameters}, "with_backoff no longer takes sleep= and clock="
+    defaults = tuple(ours.get(p.name, p.default) for p in parameters if p.default is not p.empty)
+    monkeypatch.setattr(retries.with_backoff, "__defaults__", defaults)
+    return record
+
+
+@pytest.fixture
+def backoff_waits(monkeypatch) -> BackoffWaits:
+    """Every wait for the backend is recorded and slept for real (the backend's faults last real seconds)."""
+    return _record_backoff(monkeypatch, real=True)
+
+
+@pytest.fixture
+def backoff_clock(monkeypatch) -> BackoffWaits:
+    """Every wait for the backend is recorded and takes no time: the backoff's clock moves only by its waits, so how
+    many attempts fit in a budget does not depend on how fast the machine is."""
+    return _record_backoff(monkeypatch, real=False)

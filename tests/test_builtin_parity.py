@@ -9,6 +9,7 @@ Every assertion of the original holds, except two that change on purpose:
 from datetime import datetime, timedelta
 
 import pytest
+from croniter import CroniterBadCronError
 from flows import utc
 from flytekit import CronSchedule, FixedRate, LaunchPlan, task, workflow
 from flytekit.remote.backfill import create_backfill_workflow as builtin_create_backfill_workflow
@@ -52,24 +53,29 @@ START = datetime(2022, 12, 1, 8)
 END = START + timedelta(days=10)
 
 
+NO_SCHEDULE = r"^launch plan 'parity_nos' has no schedule: only launch plans with a CronSchedule or FixedRate can be"
+NO_LAUNCH_PLAN = r"^a launch plan is required: pass the scheduled LaunchPlan to backfill$"
+
+
 def test_create_backfiller_error():
-    with pytest.raises(ValueError):
+    # flytekit's three cases raise ValueError; ours raise our own types, each a ValueError as before, saying what is
+    # wrong. A launch plan without a schedule is said before a reversed window.
+    assert all(issubclass(error, ValueError) for error in (NoScheduleError, InvalidWindowError, MissingLaunchPlanError))
+    with pytest.raises(NoScheduleError, match=NO_SCHEDULE):
         create_backfill_workflow(START, END, unscheduled_lp)
-    with pytest.raises(ValueError):
+    with pytest.raises(NoScheduleError, match=NO_SCHEDULE):
         create_backfill_workflow(END, START, unscheduled_lp)
-    with pytest.raises(ValueError):
+    with pytest.raises(MissingLaunchPlanError, match=NO_LAUNCH_PLAN):
         create_backfill_workflow(END, START, None)
-    # The errors are our own types, each a ValueError as before.
-    with pytest.raises(NoScheduleError, match="has no schedule"):
-        create_backfill_workflow(START, END, unscheduled_lp)
-    with pytest.raises(InvalidWindowError):
+    with pytest.raises(InvalidWindowError, match=r"^the start date \(2022-12-11T08:00:00Z\) must be earlier than the end "
+                                                 r"date \(2022-12-01T08:00:00Z\); the window is start < t <= end$"):
         create_backfill_workflow(END, START, daily_lp)
-    with pytest.raises(MissingLaunchPlanError):
+    with pytest.raises(MissingLaunchPlanError, match=NO_LAUNCH_PLAN):
         create_backfill_workflow(START, END, None)
 
 
 def test_fixed_rate_is_backfilled_where_the_builtin_raises():
-    with pytest.raises(NotImplementedError):
+    with pytest.raises(NotImplementedError, match="^Currently backfilling only supports cron schedules"):
         builtin_create_backfill_workflow(START, END, rate_lp)
     wf, first, last = create_backfill_workflow(START, END, rate_lp)
     assert len(wf.nodes) == 40  # every 6 hours for 10 days, anchored at the start
@@ -99,8 +105,7 @@ def test_create_backfiller(parallel):
 
 
 def test_bare_aliases_crash_the_builtin_and_work_here():
-    with pytest.raises(Exception) as crash:
+    with pytest.raises(CroniterBadCronError, match="^Exactly 5, 6 or 7 columns has to be specified"):
         builtin_create_backfill_workflow(START, END, bare_alias_lp)
-    assert type(crash.value).__name__ == "CroniterBadCronError"
     wf, first, last = create_backfill_workflow(START, END, bare_alias_lp)
     assert (len(wf.nodes), first, last) == (10, utc(2022, 12, 2), utc(2022, 12, 11))

@@ -16,10 +16,10 @@ from flytekit.configuration import ImageConfig, SerializationSettings
 from flytekit.exceptions.system import FlyteSystemUnavailableException
 from flytekit.exceptions.user import FlyteTimeout
 
-from flyte_backend.admin import Phase, running_admin_server
+from flyte_backend.admin import FakeAdminService, Phase, running_admin_server
 from flytekitplugins.backfill import BackfillBackendError, launch_backfill
 from flytekitplugins.backfill.backend import retries
-from flytekitplugins.backfill.backend.retries import FOLLOW, LAUNCH, Patience, patience, reporting, with_backoff
+from flytekitplugins.backfill.backend.retries import FIRST_CONTACT, FOLLOW, LAUNCH, Patience, patience, reporting, with_backoff
 from flytekitplugins.backfill.backend.retries import without_channel_retries
 from test_remote import DOMAIN, EXPECTED, LP_NAME, PROJECT, WINDOW, admin, backfill_workflow, kickoff  # noqa: F401
 from test_remote import remote_daily_lp
@@ -109,7 +109,7 @@ def test_a_timeout_is_waited_for_like_an_outage_and_anything_else_is_not_retried
     call, calls = failing(times=2, error=lambda: FlyteTimeout("deadline"))
     assert with_backoff("doing it", call, sleep=clock.sleep, clock=lambda: clock.now) == "answer" and len(calls) == 3
     call, calls = failing(times=1, error=lambda: ValueError("a bug"))
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="^a bug$"):
         with_backoff("doing it", call, sleep=clock.sleep, clock=lambda: clock.now)
     assert len(calls) == 1
 
@@ -134,15 +134,23 @@ def test_a_briefly_unavailable_backend_is_waited_for(admin, quick, method, code,
     assert len(notices) == failures + 1 and f"at {admin.endpoint}" in notices[0] and "answered again" in notices[-1]
 
 
-def test_a_launch_rides_out_a_five_second_outage(admin):
-    """Issue 10 #14: the old budget of 3.5 s lost a launch to a 5 s restart of FlyteAdmin."""
+def test_a_launch_rides_out_a_five_second_outage(admin, backoff_waits):
+    """Issue 10 #14: the old budget of 3.5 s lost a launch to a 5 s restart of FlyteAdmin. The waits double up to
+    LAUNCH's 8 s, so the backend is asked again at most 8 s after it is back, and that call is answered: after the
+    last wait comes one attempt, not another wait."""
     admin.state.outage(5.0, begins_with="CreateWorkflow")
-    began = time.monotonic()
     result = backfill(admin)
     assert result.exit_code == 0, result.output
-    assert 5.0 <= time.monotonic() - began < 20
     assert_one_execution_of_every_instant(admin)
-    assert "answered again after" in result.stderr
+    waits = backoff_waits.waits
+    assert waits and waits == [LAUNCH.wait_after(k) for k in range(1, len(waits) + 1)] and sum(waits) <= LAUNCH.budget
+    assert max(waits) <= LAUNCH.longest_wait == 8
+    codes = [outcome[0] for outcome in admin.state.outcomes]
+    down = codes.index(Code.UNAVAILABLE)  # the outage's first call, one per attempt from there
+    assert codes[down:down + len(waits) + 1] == [Code.UNAVAILABLE] * len(waits) + [Code.OK]
+    assert Code.UNAVAILABLE not in codes[down + len(waits):]
+    notices = [line for line in result.stderr.splitlines() if line.startswith("Waiting: ")]
+    assert len(notices) == len(waits) + 1 and "answered again after" in notices[-1]
 
 
 def test_giving_up_says_what_to_do_and_the_second_run_finishes(admin, quick):
@@ -204,30 +212,59 @@ def test_the_loser_of_two_identical_commands_says_the_backfill_was_already_start
 DATES = (EXPECTED[0].replace(day=1), EXPECTED[-1])
 
 
-def test_a_stalled_backend_fails_within_the_step_budget(admin, monkeypatch):
+def test_a_stalled_backend_fails_within_the_step_budget(admin, monkeypatch, backoff_waits):
     """Issue 10 #13: a backend that accepts the connection and never answers. Every call has a deadline, and no
-    attempt starts past the step's budget: one line and exit 1."""
+    attempt starts past the step's budget: one line and exit 1.
+
+    With a deadline of 0.5 s and waits of 0.5 s, 1 s, 2 s, the third attempt ends 3 s in at the earliest and a fourth
+    would start 2 s later, past the budget of 3 s: at most three attempts, however fast the machine (a slow one makes
+    fewer). The backend answers a fourth call at once, so a command that went on past its budget would start the
+    backfill; one without deadlines would wait out the 60 s stall and start it too. Each call reaches the backend
+    with the deadline it carries: 0.5 s."""
     monkeypatch.setattr(retries, "RPC_DEADLINE_SECONDS", 0.5)
     monkeypatch.setattr(retries, "LAUNCH", Patience(budget=3.0))
-    admin.state.stall("GetExecution", 60, times=None)  # the look for an earlier run, after the launch plan was fetched
-    began = time.monotonic()
+    admin.state.stall("GetExecution", 60, times=3)  # the look for an earlier run, after the launch plan was fetched
+    deadlines = deadlines_of(monkeypatch, "GetExecution")
     result = backfill(admin)
-    took = time.monotonic() - began
-    assert result.exit_code == 1 and took < 3.0 + 2 * 0.5 + 3, (took, result.output)
+    assert result.exit_code == 1, result.output
     line = error_line(result)
     assert line.startswith("Error: looking for an earlier run of this backfill failed") and "timing out (FlyteTimeout)" in line
+    waits = backoff_waits.waits
+    assert waits in ([], [0.5], [0.5, 1])  # every wait asked for fit in the budget: 0.5 + 0.5 + 0.5 + 1 + 0.5 <= 3
+    attempts = len(waits) + 1
+    assert f"failed {'once' if attempts == 1 else f'{attempts} times'} in " in line
+    # the 0.5 s deadline, give or take how gRPC carries it (a moment over 0.5 s is seen); never the default 30 s
+    assert 1 <= len(deadlines) <= attempts and all(left is not None and left < 1 for left in deadlines), deadlines
     assert admin.state.executions == {}
 
 
-def test_a_backend_that_never_answered_is_given_seconds_not_half_a_minute(admin):
-    """An outage at the command's first call looks like a wrong endpoint: said after 4 attempts (3.5 s of waits);
-    the same outage once the backend has answered is waited out (test_a_launch_rides_out_a_five_second_outage)."""
+def deadlines_of(monkeypatch, method):
+    """The seconds left before its deadline each call of ``method`` had on reaching the backend (None: no deadline)."""
+    seen = []
+    dispatch = FakeAdminService._dispatch
+
+    def recording(self, name, handler, request, context):
+        if name == method:
+            seen.append(context.time_remaining())
+        return dispatch(self, name, handler, request, context)
+
+    monkeypatch.setattr(FakeAdminService, "_dispatch", recording)
+    return seen
+
+
+def test_a_backend_that_never_answered_is_given_seconds_not_half_a_minute(admin, backoff_clock):
+    """An outage at the command's first call looks like a wrong endpoint: said after 4 attempts (3.5 s of waits, the
+    next 4 s one past FIRST_CONTACT's budget of 4 s); the same outage once the backend has answered is waited out
+    (test_a_launch_rides_out_a_five_second_outage). The waits take no time here, so the outage outlasts them all."""
     admin.state.outage(5.0, begins_with="ListLaunchPlans")
-    began = time.monotonic()
+    before = len(admin.state.calls)
     result = backfill(admin)
-    assert result.exit_code == 1 and time.monotonic() - began < 4 + 2
+    assert result.exit_code == 1, result.output
+    assert backoff_clock.waits == [0.5, 1, 2] and sum(backoff_clock.waits) <= FIRST_CONTACT.budget
+    assert [(method, outcome[0]) for (method, _), outcome in zip(admin.state.calls[before:], admin.state.outcomes[before:])] == [
+        ("ListLaunchPlans", Code.UNAVAILABLE)] * 4  # fmt: skip
     line = error_line(result)
-    assert re.search(r"failed [34] times", line) and f"the Flyte backend at {admin.endpoint} is not answering" in line
+    assert "failed 4 times in 4 s" in line and f"the Flyte backend at {admin.endpoint} is not answering" in line
     assert "check its endpoint" in line and admin.state.executions == {}
 
 

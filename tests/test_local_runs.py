@@ -4,8 +4,12 @@ from datetime import datetime, timedelta
 
 import pytest
 from flows import daily_lp, flaky_lp, hourly_lp, rate_lp, utc
+from flytekit.core.workflow import WorkflowFailurePolicy
 
-from flytekitplugins.backfill import build_workflow, create_backfill_workflow, plan_backfill
+from flytekitplugins.backfill import BackfillRunsFailed, build_workflow, create_backfill_workflow, plan_backfill
+
+FAIL_FAST = WorkflowFailurePolicy.FAIL_IMMEDIATELY
+CONTINUE = WorkflowFailurePolicy.FAIL_AFTER_EXECUTABLE_NODES_COMPLETE
 
 
 def kickoffs(recorded):
@@ -19,11 +23,53 @@ def test_serial_backfill_runs_each_instant_once_in_order(recorded):
     assert {v for _, v, _ in recorded} == {10}  # the fixed input
 
 
-def test_parallel_backfill_runs_each_instant_exactly_once(recorded):
-    plan = plan_backfill(datetime(2024, 3, 1), datetime(2024, 3, 3), hourly_lp, parallel=True)
-    build_workflow(plan)()
-    assert sorted(kickoffs(recorded)) == list(plan.instants)
-    assert len(set(kickoffs(recorded))) == len(recorded) == 48
+def upstream_ids(workflow):
+    return [[u.id for u in node.upstream_nodes] for node in workflow.nodes]
+
+
+def a_chain(workflow):
+    return [[]] + [[node.id] for node in workflow.nodes[:-1]]
+
+
+def test_a_parallel_backfill_is_unchained_where_the_serial_one_is_a_chain_and_runs_locally_like_it(recorded):
+    """What --parallel changes is what a backend runs: no edges between the run nodes, and the execution's
+    max_parallelism the limit instead of 1. Locally runs go one at a time in plan order (flytekit's local executor is
+    not thread-safe), so a parallel backfill runs exactly what the serial one runs, each instant once."""
+    window = (datetime(2024, 3, 1), datetime(2024, 3, 3))
+    serial = plan_backfill(*window, hourly_lp)
+    parallel = plan_backfill(*window, hourly_lp, parallel=True, max_parallelism=6)
+    assert parallel.instants == serial.instants and len(serial.instants) == 48
+    serial_wf, parallel_wf = build_workflow(serial), build_workflow(parallel)
+    assert upstream_ids(serial_wf) == a_chain(serial_wf)
+    assert upstream_ids(parallel_wf) == [[]] * 48
+    assert [p.to_dict()["max_parallelism_per_execution"] for p in (serial, parallel)] == [1, 6]
+    serial_wf()
+    serially = kickoffs(recorded)
+    recorded.clear()
+    parallel_wf()
+    assert kickoffs(recorded) == serially == list(parallel.instants)  # each instant exactly once, in plan order
+
+
+@pytest.mark.parametrize("policy", [FAIL_FAST, CONTINUE], ids=["fail-fast", "continue"])
+def test_a_parallel_backfill_fails_locally_as_its_unchained_nodes_fail_on_a_backend(recorded, policy):
+    """On a backend, unchained nodes under fail-fast start nothing after the first failure, and under continue-on-
+    failure every node runs. One at a time, that is: fail-fast runs up to the first failure, continue attempts every
+    instant and then reports each failure; the serial backfill does the same locally."""
+    window = (datetime(2024, 3, 1), datetime(2024, 3, 6))  # nightly runs Mar 2..6; the 4th fails
+    ran = {}
+    for parallel in (False, True):
+        plan = plan_backfill(*window, flaky_lp, parallel=parallel, failure_policy=policy, inputs={"bad_day": 4})
+        wf = build_workflow(plan)
+        assert wf.workflow_metadata.on_failure == policy
+        if parallel:
+            assert upstream_ids(wf) == [[]] * 5
+        recorded.clear()
+        with pytest.raises(BackfillRunsFailed, match=r"^1 run of backfill-flaky_daily failed: 2024-03-04T00:00:00Z: "
+                                                     r"RuntimeError: run for 2024-03-04T00:00:00\+00:00 failed on purpose$"):
+            wf()
+        ran[parallel] = kickoffs(recorded)
+    after_the_failure = [] if policy == FAIL_FAST else [utc(2024, 3, 5), utc(2024, 3, 6)]
+    assert ran[True] == ran[False] == [utc(2024, 3, 2), utc(2024, 3, 3)] + after_the_failure
 
 
 def test_reverse_backfill_runs_newest_first(recorded):
@@ -49,6 +95,7 @@ def test_dst_backfill_in_a_time_zone_runs_25_times_on_fall_back_day(recorded):
 
 def test_local_executor_stops_at_the_first_failure(recorded):
     wf, _, _ = create_backfill_workflow(datetime(2024, 3, 1), datetime(2024, 3, 6), flaky_lp, inputs={"bad_day": 4})
-    with pytest.raises(Exception, match="failed on purpose"):
+    with pytest.raises(BackfillRunsFailed, match=r"^1 run of backfill-flaky_daily failed: 2024-03-04T00:00:00Z: "
+                                                 r"RuntimeError: run for 2024-03-04T00:00:00\+00:00 failed on purpose$"):
         wf()
     assert kickoffs(recorded) == [utc(2024, 3, 2), utc(2024, 3, 3)]

@@ -26,7 +26,8 @@ def flatten(layout):
 @given(count=st.integers(1, 3000), max_nodes=st.integers(2, 40))
 def test_every_instant_lands_once_in_order_and_no_workflow_exceeds_max_nodes(count, max_nodes):
     if count > max_nodes**3:
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match=rf"^{count:,} runs need more than three levels of {max_nodes}-node workflows "
+                                             rf"\(at most {max_nodes ** 3:,} runs\)$"):
             piece_layout(instants(count), max_nodes)
         return
     layout = piece_layout(instants(count), max_nodes)

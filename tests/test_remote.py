@@ -19,7 +19,8 @@ from flytekit.core.workflow import WorkflowFailurePolicy
 from flytekit.clis.sdk_in_container.pyflyte import main as pyflyte
 
 from flyte_backend.admin import Phase
-from flytekitplugins.backfill import ExecutionNameTakenError, launch_backfill, plan_backfill
+from flyte_backend.executor import Outcome
+from flytekitplugins.backfill import ExecutionNameTakenError, backfill_status, launch_backfill, plan_backfill
 
 PROJECT, DOMAIN = "flytesnacks", "development"
 LP_NAME = "remote_daily_lp"
@@ -144,8 +145,81 @@ def test_an_execution_with_our_name_that_runs_something_else_is_reported_not_reu
     assert "already exists and runs remote_daily_lp:v1, not this backfill" in result.stderr
     assert len(admin.state.executions) == 1
     assert not [key for key in admin.state.workflows if key[3].startswith("backfill-")]  # nothing registered
-    with pytest.raises(ExecutionNameTakenError):
+    with pytest.raises(ExecutionNameTakenError, match="^execution 'taken' already exists and runs remote_daily_lp:v1, not "
+                                                      f"this backfill \\(backfill-{LP_NAME}:"):
         launch_backfill(remote, LP_NAME, EXPECTED[0], EXPECTED[-1], execution_name="taken")
+
+
+def test_a_name_given_to_one_window_is_refused_for_another_window_of_the_same_launch_plan(admin):
+    """Same launch plan, same workflow name, same -n: only the version (a digest of the window) tells the two
+    backfills apart. The second is refused, not taken for the first one "already started", so its window is never
+    silently dropped."""
+    first = backfill(admin, LP_NAME, *WINDOW, "-n", "mine")
+    assert first.exit_code == 0, first.output
+    (mine,) = admin.state.executions.values()
+    other_window = ["--from-date", "2024-04-01T08:00:00Z", "--to-date", "2024-04-04T08:00:00Z"]  # Apr 2..4
+    april = (datetime(2024, 4, 1, 8, tzinfo=timezone.utc), datetime(2024, 4, 4, 8, tzinfo=timezone.utc))
+    other = plan_backfill(*april, admin.remote().fetch_launch_plan(name=LP_NAME))
+    assert other.workflow_name == mine.launch_plan_id.name and other.version != mine.launch_plan_id.version
+
+    second = backfill(admin, LP_NAME, *other_window, "-n", "mine")
+    assert second.exit_code == 1, second.output
+    assert "already started" not in second.output
+    (line,) = second.stderr.strip().splitlines()
+    assert line == (f"Error: execution 'mine' already exists and runs backfill-{LP_NAME}:{mine.launch_plan_id.version}, "
+                    f"not this backfill (backfill-{LP_NAME}:{other.version}); pass another --execution-name to start it "
+                    "anyway")  # fmt: skip
+    with pytest.raises(ExecutionNameTakenError, match=f"already exists and runs backfill-{LP_NAME}:"):
+        launch_backfill(admin.remote(PROJECT, DOMAIN), LP_NAME, *april, execution_name="mine")
+    assert list(admin.state.executions.values()) == [mine]  # nothing started for the other window
+    assert admin.state.workflow_spec(f"backfill-{LP_NAME}", mine.launch_plan_id.version) is not None
+    assert not [key for key in admin.state.workflows if key[3] == f"backfill-{LP_NAME}" and key[4] == other.version]
+    admin.state.run_until_idle()
+    ran = sorted(kickoff_of_run(r) for r in admin.state.executions_of(LP_NAME, PROJECT, DOMAIN))
+    assert ran == EXPECTED  # the first window's runs, each once; none of April's
+
+
+def kickoff_of_run(execution):
+    return execution.computed_inputs.literals["t"].scalar.primitive.datetime.ToDatetime().replace(tzinfo=timezone.utc)
+
+
+def status_of(admin, execution_name):
+    """--status --output json of a backfill still running: exit code 1, as for any backfill not all succeeded."""
+    result = backfill(admin, "--status", execution_name, "--output", "json")
+    assert result.exit_code == 1, result.output
+    return json.loads(result.stdout)
+
+
+def test_status_counts_runs_in_flight_as_running_and_runs_not_started_as_queued(admin):
+    """A parallel backfill of 10 runs, 3 at a time, each run lasting dozens of propeller rounds: while the first
+    three run, --status says 3 running and 7 queued, in its JSON, its text and the Python API alike."""
+    admin.state.task_outcome = lambda execution, node, inputs: Outcome.succeed(rounds=50)
+    assert backfill(admin, LP_NAME, *WINDOW, "--parallel", "--max-parallelism", "3", "-n", "inflight").exit_code == 0
+
+    def rounds_until(succeeded, running):
+        for _ in range(500):
+            phases = [Phase.Name(r.phase) for r in admin.state.executions_of(LP_NAME, PROJECT, DOMAIN)]
+            if phases == ["SUCCEEDED"] * succeeded + ["RUNNING"] * running:
+                return
+            admin.state.run_round()
+        raise AssertionError(f"the backend never had {succeeded} runs succeeded and {running} running: {phases}")
+
+    rounds_until(succeeded=0, running=3)
+    out = status_of(admin, "inflight")
+    assert out["phase"] == "RUNNING" and [r["status"] for r in out["runs"]] == ["RUNNING"] * 3 + ["PENDING"] * 7
+    in_flight = {r.name for r in admin.state.executions_of(LP_NAME, PROJECT, DOMAIN)}
+    assert {r["execution"] for r in out["runs"] if r["status"] == "RUNNING"} == in_flight
+    assert out["counts"] == {"succeeded": 0, "failed": 0, "running": 3, "queued": 7}
+    text = backfill(admin, "--status", "inflight")
+    words = " ".join(text.stdout.split())  # rich wraps the line at the terminal's width
+    assert text.exit_code == 1 and "inflight of remote_daily_lp: RUNNING; 0 succeeded, 0 failed, 3 running, 7 queued" in words
+    api = backfill_status(admin.remote(PROJECT, DOMAIN), "inflight", PROJECT, DOMAIN)
+    assert api.counts() == out["counts"] and not api.finished
+
+    rounds_until(succeeded=3, running=3)  # the next three took the freed slots
+    out = status_of(admin, "inflight")
+    assert [r["status"] for r in out["runs"]] == ["SUCCEEDED"] * 3 + ["RUNNING"] * 3 + ["PENDING"] * 4
+    assert out["counts"] == {"succeeded": 3, "failed": 0, "running": 3, "queued": 4}
 
 
 def test_an_explicit_version_is_its_own_backfill(admin):

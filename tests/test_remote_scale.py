@@ -9,6 +9,8 @@ from flytekit.clis.sdk_in_container.pyflyte import main as pyflyte
 from flytekit.configuration import ImageConfig, SerializationSettings
 from flytekit.exceptions.user import FlyteInvalidInputException
 
+from flyte_backend.admin import Phase
+
 
 PROJECT, DOMAIN, LP_NAME = "flytesnacks", "development", "remote_hourly_lp"
 START = datetime(2023, 1, 1, tzinfo=timezone.utc)
@@ -101,7 +103,8 @@ def test_entities_registered_do_not_grow_with_the_number_of_runs(admin):
     assert registered_by_backfill(admin) == after_ten_thousand
 
 
-def test_parallel_with_a_concurrency_limit_bounds_the_whole_backfill(admin):
+def test_parallel_with_a_concurrency_limit_registers_one_bound_for_every_level(admin):
+    """What is registered for 5,000 runs; test_parallel_with_a_concurrency_limit_bounds_the_whole_backfill runs it."""
     result = backfill(admin, 5_000, "--parallel", "--max-parallelism", "5", "--no-fail-fast", "--reverse")
     assert result.exit_code == 0, result.output
     (execution,) = admin.state.executions.values()
@@ -110,6 +113,31 @@ def test_parallel_with_a_concurrency_limit_bounds_the_whole_backfill(admin):
     assert execution.max_parallelism == 2
     assert all(not n.upstream_node_ids for n in execution_template(admin, execution).nodes)
     assert registered_instants(admin, execution) == [START + timedelta(hours=k) for k in range(5_000, 0, -1)]
+
+
+@pytest.mark.parametrize(
+    "limit, flags, most",
+    [(4, ["--no-fail-fast"], 4), (9, ["--no-fail-fast"], 9), (5, ["--no-fail-fast"], 4), (5, [], 5)],
+    ids=["continue-2x2", "continue-3x3", "continue-5-is-2x2", "fail-fast-one-piece-at-a-time"],
+)
+def test_parallel_with_a_concurrency_limit_bounds_the_whole_backfill(admin, limit, flags, most):
+    """500 runs in 5 pieces of 100, run to the end on the test propeller: the runs of the launch plan RUNNING at the
+    same time never exceed --max-parallelism across the whole tree, and reach the most the plan allows: the limit
+    itself when a per-level bound multiplies up to it (2 x 2 = 4, 3 x 3 = 9; for 5 it is 2 x 2, as 3 x 3 > 5), or
+    one piece at a time with the whole limit when fail-fast chains the pieces."""
+    result = backfill(admin, 500, "--parallel", "--max-parallelism", str(limit), "--reverse", *flags)
+    assert result.exit_code == 0, result.output
+    in_flight_after_each_round = []
+    while admin.state.propeller is None or admin.state.propeller.busy():
+        admin.state.run_round()
+        runs = admin.state.executions_of(LP_NAME, PROJECT, DOMAIN)
+        in_flight_after_each_round.append(sum(r.phase == Phase.RUNNING for r in runs))
+        assert len(in_flight_after_each_round) < 100_000, "the backfill never ended"
+    assert max(in_flight_after_each_round) == most <= limit
+    assert admin.state.max_running(LP_NAME, project=PROJECT, domain=DOMAIN) == most  # within a round too
+    runs = admin.state.executions_of(LP_NAME, PROJECT, DOMAIN)
+    assert len(runs) == 500 and {Phase.Name(r.phase) for r in runs} == {"SUCCEEDED"}
+    assert admin.state.internal_errors == [] and admin.state.propeller.errors == []
 
 
 def test_the_builtin_fails_on_the_same_request(admin):

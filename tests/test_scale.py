@@ -48,11 +48,42 @@ def test_serial_thousand_run_backfill_runs_each_instant_once_in_order_locally(re
     assert {v for _, v, _ in recorded} == {1} and (first, last) == (hours(1)[0], hours(1000)[-1])
 
 
-def test_parallel_thousand_run_backfill_runs_each_instant_exactly_once_locally(recorded):
-    plan = plan_backfill(START, START + timedelta(hours=1000), hourly_lp, parallel=True, max_parallelism=8,
-                         reverse=True, inputs={"label": "big"})  # fmt: skip
-    build_workflow(plan)()
-    assert [t for t, _, _ in recorded] == hours(1000)[::-1]
+def upstream_ids(nodes):
+    return [[u.id for u in node.upstream_nodes] for node in nodes]
+
+
+def a_chain(nodes):
+    return [[]] + [[node.id] for node in nodes[:-1]]
+
+
+@pytest.mark.parametrize("policy", [None, CONTINUE], ids=["fail-fast", "continue"])
+def test_a_parallel_thousand_run_backfill_unchains_its_runs_and_runs_locally_like_the_serial_one(recorded, policy):
+    """10 leaf pieces of 100 runs. What --parallel changes is what a backend runs: under fail-fast the runs of a leaf
+    piece are unchained (the serial leaf is a chain) while the pieces stay chained, and the execution's
+    max_parallelism is the limit instead of 1; under continue-on-failure nothing is chained either way and the limit
+    is cut per level (2 x 2 <= 8). Locally runs go one at a time: the parallel backfill runs what the serial one runs,
+    every instant exactly once."""
+    options = dict(reverse=True, inputs={"label": "big"}, failure_policy=policy)
+    serial = plan_backfill(START, START + timedelta(hours=1000), hourly_lp, **options)
+    parallel = plan_backfill(START, START + timedelta(hours=1000), hourly_lp, parallel=True, max_parallelism=8, **options)
+    serial_wf, parallel_wf = build_workflow(serial), build_workflow(parallel)
+    serial_leaf, parallel_leaf = (wf.nodes[0].flyte_entity.workflow for wf in (serial_wf, parallel_wf))
+    assert len(parallel_wf.nodes) == 10 and len(parallel_leaf.nodes) == 100
+    assert upstream_ids(parallel_leaf.nodes) == [[]] * 100
+    if policy is None:  # fail-fast
+        assert upstream_ids(serial_leaf.nodes) == a_chain(serial_leaf.nodes)
+        assert upstream_ids(parallel_wf.nodes) == a_chain(parallel_wf.nodes) == upstream_ids(serial_wf.nodes)
+        per_execution = [1, 8]
+    else:
+        assert upstream_ids(serial_leaf.nodes) == [[]] * 100
+        assert upstream_ids(parallel_wf.nodes) == upstream_ids(serial_wf.nodes) == [[]] * 10
+        per_execution = [1, 2]
+    assert [p.to_dict()["max_parallelism_per_execution"] for p in (serial, parallel)] == per_execution
+    serial_wf()
+    serially = list(recorded)
+    recorded.clear()
+    parallel_wf()
+    assert [t for t, _, _ in recorded] == [t for t, _, _ in serially] == hours(1000)[::-1]
     assert {label for _, _, label in recorded} == {"big"}
 
 
@@ -106,7 +137,9 @@ def test_local_failures_are_reported_by_instant_after_every_run_or_at_the_first(
     days = [utc(2024, 3, 1) + timedelta(days=k) for k in range(1, 62)]
     bad = [d for d in days if d.day == 4]
     go_on = plan_backfill(*window, flaky_lp, inputs={"bad_day": 4}, shape=shape, max_nodes=max_nodes, failure_policy=CONTINUE)
-    with pytest.raises(BackfillRunsFailed) as failed:
+    with pytest.raises(BackfillRunsFailed, match=r"^2 runs of backfill-flaky_daily failed: 2024-03-04T00:00:00Z: "
+                                                 r"RuntimeError: run for 2024-03-04T00:00:00\+00:00 failed on purpose; "
+                                                 r"2024-04-04T00:00:00Z: RuntimeError: run for .* failed on purpose$") as failed:
         build_workflow(go_on)()
     assert [instant for instant, _ in failed.value.failures] == bad
     assert all(isinstance(error, Exception) and "failed on purpose" in str(error) for _, error in failed.value.failures)
@@ -115,7 +148,8 @@ def test_local_failures_are_reported_by_instant_after_every_run_or_at_the_first(
     assert [t for t, _, _ in recorded] == [d for d in days if d not in bad]
     recorded.clear()
     stop = plan_backfill(*window, flaky_lp, inputs={"bad_day": 4}, shape=shape, max_nodes=max_nodes)
-    with pytest.raises(BackfillRunsFailed) as first:
+    with pytest.raises(BackfillRunsFailed, match=r"^1 run of backfill-flaky_daily failed: 2024-03-04T00:00:00Z: "
+                                                 r"RuntimeError: run for 2024-03-04T00:00:00\+00:00 failed on purpose$") as first:
         build_workflow(stop)()
     assert [instant for instant, _ in first.value.failures] == bad[:1]
     assert [t for t, _, _ in recorded] == days[:2]
@@ -124,7 +158,8 @@ def test_local_failures_are_reported_by_instant_after_every_run_or_at_the_first(
 def test_a_long_list_of_local_failures_shows_ten_and_counts_the_rest(recorded):
     window = (datetime(2023, 1, 1), datetime(2024, 1, 1))  # the 4th of every month fails: 12 failures
     plan = plan_backfill(*window, flaky_lp, inputs={"bad_day": 4}, failure_policy=CONTINUE, max_nodes=20)
-    with pytest.raises(BackfillRunsFailed) as failed:
+    with pytest.raises(BackfillRunsFailed, match=r"^12 runs of backfill-flaky_daily failed: 2023-01-04T00:00:00Z: .*; "
+                                                 r"and 2 more$") as failed:
         build_workflow(plan)()
     message = str(failed.value)
     assert message.startswith("12 runs of backfill-flaky_daily failed: 2023-01-04T00:00:00Z: RuntimeError")
