@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import datetime
-from typing import Callable, Dict, Iterator, List, Optional, Tuple
+from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 from flyteidl.core import workflow_pb2
 from flytekit.models import filters
@@ -40,13 +40,16 @@ def phase_name(phase: int) -> str:
     return WorkflowExecutionPhase.enum_to_string(phase)
 
 
-def list_executions(remote: FlyteRemote, project: str, domain: str, flt: filters.Filter) -> Iterator[Execution]:
-    """Every execution matching ``flt``, page by page."""
+def list_executions(
+    remote: FlyteRemote, project: str, domain: str, flt: Union[filters.Filter, Sequence[filters.Filter]]
+) -> Iterator[Execution]:
+    """Every execution matching ``flt`` (a filter, or filters that must all match), page by page."""
+    every = [flt] if isinstance(flt, filters.Filter) else list(flt)
     token: Optional[str] = ""
     while token is not None:
         page, token = with_backoff(
             "listing executions",
-            lambda: remote.client.list_executions_paginated(project, domain, limit=PAGE, token=token, filters=[flt]),
+            lambda: remote.client.list_executions_paginated(project, domain, limit=PAGE, token=token, filters=every),
         )
         yield from page
         token = token or None

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any, Iterator, List, NamedTuple, Optional, Union
+from typing import Any, Callable, Iterator, List, NamedTuple, Optional, Union
 
 from flytekit.configuration import ImageConfig, SerializationSettings
 from flytekit.core.options import Options
@@ -22,7 +22,10 @@ from flytekit.remote.entities import FlyteLaunchPlan, FlyteWorkflow
 from flytekit.remote.executions import FlyteWorkflowExecution
 
 from ..flyte.builder import build_workflow
-from ..core.errors import BackfillBackendError, ExecutionNameTakenError, MissingLaunchPlanError
+from ..core.errors import BackfillBackendError, BackfillUsageError, ExecutionNameTakenError, MissingLaunchPlanError
+from ..core.request import COMMAND
+from .command_driver import Driven, drive
+from .status import BackfillStatus
 from .history import past_runs
 from ..core.plan import BackfillPlan
 from ..flyte.planning import plan_backfill
@@ -31,12 +34,14 @@ from .retries import with_backoff
 
 
 class Launched(NamedTuple):
-    """What ``launch_backfill`` did: the plan, and the registered workflow and execution where it got that far."""
+    """What ``launch_backfill`` did: the plan, and the registered workflow and execution where it got that far; or,
+    under ``driver="command"``, what the runs it drove did."""
 
     plan: BackfillPlan
     workflow: Optional[FlyteWorkflow] = None
     execution: Optional[FlyteWorkflowExecution] = None
     already_running: bool = False
+    driven: Optional[Driven] = None
 
 
 def fetch_launch_plan(
@@ -70,6 +75,8 @@ def launch_backfill(
     execution_name: Optional[str] = None,
     dry_run: bool = False,
     execute: bool = True,
+    poll_interval: float = 10.0,
+    on_update: Optional[Callable[[BackfillStatus], None]] = None,
     **plan_options: Any,
 ) -> Launched:
     """Backfills a launch plan on a Flyte backend over (start_date, end_date] as one execution.
@@ -77,8 +84,10 @@ def launch_backfill(
     ``plan_options`` are the keyword options of :func:`plan_backfill` (``parallel``, ``per_node_retries``,
     ``failure_policy``, ``max_parallelism``, ``inputs``, ``reprocess``, ...); for ``reprocess="failed"`` or
     ``"missing"`` the window's past runs are read from the backend first, unless given as ``past_runs``. ``dry_run`` stops after planning (nothing
-    remote is written); so does a plan whose every instant is skipped. ``execute=False`` stops after registering. ``version`` and ``execution_name`` default to
-    digests of the request.
+    remote is written); so does a plan whose every instant is skipped. ``execute=False`` stops after registering.
+    ``version`` and ``execution_name`` default to digests of the request. With ``driver="command"`` nothing is
+    registered: this call launches every run itself and returns when they have ended (command_driver.py), reading
+    their phases every ``poll_interval`` seconds and passing each status to ``on_update``.
     """
     project, domain = project or remote.default_project, domain or remote.default_domain
     lp = launch_plan if isinstance(launch_plan, FlyteLaunchPlan) else fetch_launch_plan(
@@ -87,8 +96,14 @@ def launch_backfill(
     if plan_options.get("reprocess", ALL) != ALL and plan_options.get("past_runs") is None:
         plan_options["past_runs"] = past_runs(remote, lp.name, project, domain, start_date, end_date)
     plan = plan_backfill(start_date, end_date, lp, **plan_options)
+    if plan.driver == COMMAND:
+        _check_command_driver(version, execute)
     if dry_run or not plan.instants:
         return Launched(plan)
+    if plan.driver == COMMAND:
+        name = execution_name or plan.execution_name
+        driven = drive(remote, lp, plan, project, domain, poll_interval, on_update or (lambda status: None), name=name)
+        return Launched(plan, driven=driven)
     execution_name = execution_name or plan.execution_name_for(version)
     version = version or plan.version
     if execute:
@@ -130,6 +145,15 @@ def launch_backfill(
     # Found on the first attempt, it was started by another command that won the race; on a later attempt it may be
     # this command's own, its reply lost on the way back.
     return Launched(plan, registered, execution, already_running=bool(found) and len(attempts) == 1)
+
+
+def _check_command_driver(version: Optional[str], execute: bool) -> None:
+    if version is not None:
+        raise BackfillUsageError("--version names the registered backfill workflow; --driver command registers none: drop one")
+    if not execute:
+        raise BackfillUsageError(
+            "--do-not-execute only registers the backfill workflow; --driver command registers none: drop one"
+        )
 
 
 @contextmanager

@@ -20,15 +20,16 @@ import rich_click as click
 from flytekit.clis.sdk_in_container.constants import CTX_VERBOSE
 from flytekit.clis.sdk_in_container.helpers import get_and_save_remote_with_click_context
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
+from ..backend.command_driver import drive
 from ..backend.remote import fetch_launch_plan, launch_backfill
 from ..backend.retries import RESUME, Outage, first_contact, reporting, without_channel_retries
 from ..backend.status import BackfillStatus, StatusCache, as_past_runs, backfill_status, follow, merged
 from ..core.errors import BackfillUsageError, ExecutionNameTakenError, InvalidWindowError, MissingInputError
 from ..core.plan import BackfillPlan
 from ..core.reprocess import ALL, FAILED
-from ..core.request import BackfillRequest
+from ..core.request import COMMAND, BackfillRequest
 from ..core.times import iso_utc
 from ..flyte.launch_plans import LaunchPlanLike, facts_of
 from ..flyte.local import NOT_RUN, SUCCEEDED, RunResult, run_locally
@@ -297,6 +298,11 @@ def _refuse_what_needs_a_backend(call: Call) -> None:
             "--do-not-execute registers the backfill on a Flyte backend without running it; with --local there is "
             "nothing to register: drop it (--dry-run shows the plan)"
         )
+    if call.request_options["driver"] == COMMAND:
+        raise BackfillUsageError(
+            "--driver command launches each run as an execution on a Flyte backend; locally the runs go one by one "
+            "in this process anyway: drop it with --local"
+        )
     if call.request_options["per_node_timeout"] is not None:
         raise BackfillUsageError(
             "--per-node-timeout is enforced by a Flyte backend; the local executor cannot stop a run that is too "
@@ -348,7 +354,8 @@ def _print_results(plan: BackfillPlan, results: Sequence[RunResult], output: str
 
 def _progress() -> Progress:
     """The progress bar of local runs and of following, on stderr."""
-    columns = (TextColumn("backfill"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
+    columns = (TextColumn("backfill"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
+               TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn())  # fmt: skip
     return Progress(*columns, console=Console(stderr=True))
 
 
@@ -380,6 +387,16 @@ def _remote(ctx: click.Context, project: str, domain: str) -> Any:
 def _follow(read: Any, interval: float, again: str) -> BackfillStatus:
     """Reads the status until the backfill ends, with a progress bar on stderr. Ctrl-C stops following, not the
     backfill: it says so, with ``again``, the command that follows it again (exit 130)."""
+    return _with_progress(lambda show: follow(read, show, interval), again, "the backfill goes on running on Flyte",
+                          "stopped following", "Follow it again with")  # fmt: skip
+
+
+def _with_progress(
+    run: Callable[[Callable[[BackfillStatus], None]], Any], again: str, goes_on: str, stopped: str = "stopped launching",
+    how: str = "Launch the rest with",
+) -> Any:  # fmt: skip
+    """``run(show)`` with a progress bar that ``show`` updates from each status; Ctrl-C says what goes on without this
+    command and ``again``, the command that picks it up (exit 130)."""
     try:
         with _progress() as progress:
             bar = progress.add_task("", total=None)
@@ -389,10 +406,9 @@ def _follow(read: Any, interval: float, again: str) -> BackfillStatus:
                 progress.update(bar, total=len(status.runs), completed=c["succeeded"] + c["failed"],
                                 description=", ".join(f"{n} {name}" for name, n in c.items()))  # fmt: skip
 
-            return follow(read, show, interval)
+            return run(show)
     except KeyboardInterrupt:
-        click.echo(f"Interrupted: stopped following; the backfill goes on running on Flyte. Follow it again with:\n"
-                   f"  {again}", err=True)  # fmt: skip
+        click.echo(f"Interrupted: {stopped}; {goes_on}. {how}:\n  {again}", err=True)
         raise click.exceptions.Exit(130) from None
 
 
@@ -418,7 +434,8 @@ def _run_remote(ctx: click.Context, call: Call, start: datetime, end: datetime) 
         request = call.request(start, end, inputs)
         launched = launch_backfill(
             remote, lp, start, end, project=own.project, domain=own.domain, version=own.version,
-            execution_name=own.execution_name, dry_run=own.dry_run, execute=own.execute, **request.options(),
+            execution_name=own.execution_name, dry_run=own.dry_run or request.driver == COMMAND, execute=own.execute,
+            **request.options(),
         )  # fmt: skip
     if own.dry_run:
         _print_plan(launched.plan, output, every_row=own.all_rows)
@@ -431,6 +448,8 @@ def _run_remote(ctx: click.Context, call: Call, start: datetime, end: datetime) 
             which = "the one instant in the window already has" if skipped == 1 else f"all {skipped:,} instants in the window already have"
             click.echo(f"Nothing to run: {which} a run (--reprocess {request.reprocess})")
         return 0
+    if request.driver == COMMAND:
+        return _drive_from_here(ctx, call, request, remote, lp, launched.plan)
     entity = launched.execution or launched.workflow
     url = remote.generate_console_url(entity)
     if launched.already_running:
@@ -467,6 +486,43 @@ def _run_remote(ctx: click.Context, call: Call, start: datetime, end: datetime) 
     retry = retry_command(ctx, call, request)
     if output == "json":  # one document: the plan, where it runs, and how it ended
         _print_plan(launched.plan, output, {**extra, "status": result.to_dict(), "retry_command": retry if result.failed else None})
+    else:
+        _print_status(result, output, only_failed=True, retry=retry)
+    return 0 if result.all_succeeded else 1
+
+
+def _drive_from_here(
+    ctx: click.Context, call: Call, request: BackfillRequest, remote: Any, lp: Any, plan: BackfillPlan
+) -> int:
+    """--driver command: this command launches the runs, keeps them in flight, then reports as --wait does."""
+    own, output = call.own, call.own.output
+    name = own.execution_name or plan.execution_name
+    if output != "json":
+        click.echo(f"{count_of(len(plan.instants), 'run')} of {plan.launch_plan_name}, {plan.first_instant.isoformat()} .. "
+                   f"{plan.last_instant.isoformat()}, at most {plan.max_in_flight} in flight, as runs named {name}-...")  # fmt: skip
+        click.echo("Driving the backfill from this command: keep it running. If it stops, the runs in flight go on and "
+                   "the same command, run again, launches the rest.", err=True)  # fmt: skip
+    driven = _with_progress(lambda show: drive(remote, lp, plan, own.project, own.domain, own.poll_interval, show, name=name),
+                            shlex.join(_same_request(ctx, call, request)), "the runs in flight go on on Flyte")  # fmt: skip
+    result = driven.status()
+    if driven.stopped_at is not None and output != "json":
+        in_flight = ", ".join(driven.in_flight_when_stopped) or "none"
+        click.echo(f"Stopped launching at the first failure ({iso_utc(driven.stopped_at)}); runs in flight then, left to "
+                   f"end: {in_flight}", err=True)  # fmt: skip
+    for attempt in range(1, own.retry_failed + 1):
+        if not result.failed:
+            break
+        again = launch_backfill(
+            remote, lp, plan.start, plan.end, project=own.project, domain=own.domain, dry_run=True,
+            **{**request.options(), "reprocess": FAILED}, past_runs=as_past_runs(result),
+        ).plan  # fmt: skip
+        retry_name = f"{name}-retry{attempt}"
+        click.echo(f"Retry {attempt} of {own.retry_failed}: {count_of(len(again.instants), 'failed instant')} as runs named {retry_name}-...", err=True)
+        rerun = drive(remote, lp, again, own.project, own.domain, own.poll_interval, name=retry_name)
+        result = merged(result, rerun.status())
+    retry = retry_command(ctx, call, request)
+    if output == "json":
+        _print_plan(plan, output, {"driver": COMMAND, "status": result.to_dict(), "retry_command": retry if result.failed else None})
     else:
         _print_status(result, output, only_failed=True, retry=retry)
     return 0 if result.all_succeeded else 1

@@ -16,7 +16,7 @@ from .json_values import changes_every_run, json_value
 from .in_flight import DEFAULT_BOUND, Spread, exact_bounds, spread_of
 from .pieces import PieceLayout, chained, index_id, levels_needed, piece_layout, run_paths
 from .reprocess import ALL, PastRun, instants_to_skip
-from .request import FAIL_FAST, NODES, PIECES, BackfillRequest, execution_only_keys, options
+from .request import COMMAND, FAIL_FAST, NODES, PIECES, BackfillRequest, execution_only_keys, options, unnamed_defaults
 from .schedules import Schedule, check_window, instants_in_window
 from .times import iso_utc, stamp
 
@@ -81,8 +81,11 @@ class BackfillPlan:
     def spread(self) -> Spread:
         """The most runs in flight, the max_parallelism every execution of the tree gets for it, and the widths of a
         tree of unchained pieces (core/in_flight.py)."""
-        return spread_of(len(self.instants), self.parallel, self.fail_fast, self.shape == PIECES, self.max_parallelism,
-                         self.max_nodes)  # fmt: skip
+        count = len(self.instants)
+        if self.driver == COMMAND:  # the command launches each run itself: exactly K in flight, at any size
+            bound = (self.max_parallelism or DEFAULT_BOUND) if self.parallel else 1
+            return Spread(count, None, bound, min(bound, count))
+        return spread_of(count, self.parallel, self.fail_fast, self.shape == PIECES, self.max_parallelism, self.max_nodes)
 
     @property
     def execution_parallelism(self) -> int:
@@ -112,7 +115,8 @@ class BackfillPlan:
             why = (f"going on past failures, every execution of the tree runs with max_parallelism "
                    f"{self.execution_parallelism}, so the runs in flight multiply over its levels ({widths})")  # fmt: skip
         exactly = f"--max-parallelism {below}" + (f" or {above}" if above else "") + " reach exactly"
-        return f"{self.max_in_flight} runs in flight at most, not the {asked} asked: {why}; {exactly}"
+        keeps = f"--driver command keeps {min(asked, count)}"
+        return f"{self.max_in_flight} runs in flight at most, not the {asked} asked: {why}; {exactly}, or {keeps}"
 
     @cached_property
     def layout(self) -> PieceLayout:
@@ -145,7 +149,8 @@ class BackfillPlan:
                     "cannot be named by its request and a rerun would start it again: give version= and "
                     "execution_name=, or make the value a dataclass or give it a __repr__"
                 )
-        named = {k: v for k, v in self.to_dict().items() if k not in _NOT_NAMING}
+        unnamed = {*_NOT_NAMING, *unnamed_defaults(self.request)}
+        named = {k: v for k, v in self.to_dict().items() if k not in unnamed}
         if self.shape == PIECES and self.layout.balanced:  # the widths the bound chose shape the workflow
             named["pieces"] = list(self.layout.widths())
         return named

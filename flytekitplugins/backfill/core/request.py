@@ -35,6 +35,8 @@ PANELS = (WINDOW, WHAT_RUNS, HOW_IT_RUNS, BACKEND, OUTPUT)
 
 NODES, PIECES = "nodes", "pieces"
 SHAPES = (NODES, PIECES)
+FLYTE, COMMAND = "flyte", "command"  # who keeps the runs going: Flyte (one execution, the tree) or this command
+DRIVERS = (FLYTE, COMMAND)
 DEFAULT_MAX_NODES = 100  # FlyteAdmin's registration.maxWorkflowNodes default
 DEFAULT_MAX_RUNS = 10_000  # the command's default refusal; the Python API has none
 MAX_INT32, MAX_UINT32 = 2**31 - 1, 2**32 - 1  # max_parallelism is a protobuf int32, a node's retries a uint32
@@ -56,6 +58,8 @@ class Option:
     name the execution but not the workflow version, since they do not change the workflow registered.
     ``in_command`` says whether the retry and resume commands repeat it (the command writes ``--input`` pairs
     back as the user typed them). ``param`` keeps flytekit's built-in parameter name where the field's differs.
+    ``names_default=False`` leaves an option out of the names while it has its default, so that adding it renamed
+    no earlier backfill.
     """
 
     flag: str
@@ -78,6 +82,7 @@ class Option:
     execution_only: bool = False
     in_command: bool = True
     param: Optional[str] = None  # the click parameter's name where it is not the field's (the built-in's name)
+    names_default: bool = True  # False: at its default the option is not part of the names (added after names were)
 
     @property
     def flags(self) -> Tuple[str, ...]:
@@ -198,6 +203,12 @@ class BackfillRequest:
         help="Force one node per run (nodes) or a tree of pieces (pieces). Default: nodes up to --max-nodes runs, "
         "pieces past it.",
     )  # fmt: skip
+    driver: str = option(
+        FLYTE, flag="--driver", panel=HOW_IT_RUNS, kind=CHOICE, choices=DRIVERS, show_default=True, names_default=False,
+        help="flyte: one execution that Flyte runs to its end, even if this command stops; command: this command "
+        "launches each run as an execution of its own, keeping --max-parallelism of them in flight at any size (it "
+        "must keep running; run it again to go on; it registers nothing).",
+    )  # fmt: skip
     max_nodes: int = option(
         DEFAULT_MAX_NODES, flag="--max-nodes", panel=HOW_IT_RUNS, kind=INT, minimum=2, metavar="INTEGER",
         show_default=True,
@@ -240,6 +251,15 @@ def options() -> Iterator[Tuple[str, Option]]:
     for declared in dataclasses.fields(BackfillRequest):
         if "option" in declared.metadata:
             yield declared.name, declared.metadata["option"]
+
+
+def unnamed_defaults(request: "BackfillRequest") -> Tuple[str, ...]:
+    """The JSON keys of options that are not part of the names while they have their default."""
+    return tuple(
+        declared.json_key or name
+        for name, declared in options()
+        if not declared.names_default and getattr(request, name) == declared.default
+    )
 
 
 def execution_only_keys() -> Tuple[str, ...]:

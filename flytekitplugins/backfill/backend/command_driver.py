@@ -1,0 +1,178 @@
+"""``--driver command``: this command keeps a backfill's runs going itself, each run an execution of the launch plan
+of its own, at most K at once, launching the next as one ends.
+
+- Names: the run of instant t of backfill N (the plan's execution name, a digest of the request) is named
+  ``N-<t as 20240302t080000z>``. Run again, the same command finds the runs it started (one paginated
+  ListExecutions, filtered on the launch plan and the name) and launches only the rest; and as FlyteAdmin answers a
+  second execution of a name ALREADY_EXISTS, a run is started once even by two commands racing.
+- Nothing is registered: the command needs to create and read executions of the launch plan.
+- Fail fast: after the first failed run nothing more is launched; the runs in flight then go on to their end and
+  are named. Going on past failures: every run is launched.
+- The command must stay up: if it stops, the runs in flight go on, and the rest wait for the command to run again.
+  Outages are ridden out as ``--wait`` rides them out (retries.FOLLOW).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+from flytekit.core.context_manager import FlyteContextManager
+from flytekit.core.options import Options
+from flytekit.core.type_engine import TypeEngine
+from flytekit.models import filters
+from flytekit.models.core.identifier import WorkflowExecutionIdentifier
+from flytekit.remote import FlyteRemote
+from flytekit.remote.entities import FlyteLaunchPlan
+
+from ..core.plan import BackfillPlan
+from ..core.times import stamp
+from ..flyte.launch_plans import input_types
+from .history import TERMINAL, list_executions, phase_name
+from .retries import FOLLOW, patience, with_backoff
+from .status import BackfillStatus, InstantStatus
+
+UNFINISHED = ("UNDEFINED", "QUEUED", "RUNNING", "SUCCEEDING", "FAILING", "ABORTING")
+PENDING, NOT_RUN = "PENDING", "NOT_RUN"
+
+
+def run_name(backfill: str, instant: datetime) -> str:
+    """The execution name of one run of a command-driven backfill."""
+    return f"{backfill}-{stamp(instant)}"
+
+
+@dataclass
+class Driven:
+    """What the command has seen of a command-driven backfill: each launched run's phase, by instant."""
+
+    plan: BackfillPlan
+    name: str
+    phases: Dict[datetime, str] = field(default_factory=dict)
+    stopped_at: Optional[datetime] = None  # fail fast: the first failed instant, after which nothing was launched
+    in_flight_when_stopped: Tuple[str, ...] = ()
+
+    def status(self) -> BackfillStatus:
+        over = self.finished
+        runs = tuple(
+            InstantStatus(t, self.phases.get(t, NOT_RUN if over else PENDING), run_name(self.name, t)
+                          if t in self.phases else None)
+            for t in self.plan.instants
+        )  # fmt: skip
+        phase = "RUNNING" if not over else ("SUCCEEDED" if all(r.status == "SUCCEEDED" for r in runs) else "FAILED")
+        return BackfillStatus(self.name, phase, self.plan.launch_plan_name, runs)
+
+    @property
+    def in_flight(self) -> List[datetime]:
+        return [t for t, phase in self.phases.items() if phase not in TERMINAL]
+
+    @property
+    def failed(self) -> List[datetime]:
+        return [t for t, phase in self.phases.items() if phase in TERMINAL - {"SUCCEEDED"}]
+
+    @property
+    def to_launch(self) -> List[datetime]:
+        if self.plan.fail_fast and self.failed:
+            return []
+        return [t for t in self.plan.instants if t not in self.phases]
+
+    @property
+    def finished(self) -> bool:
+        return not self.in_flight and not self.to_launch
+
+
+def drive(
+    remote: FlyteRemote,
+    launch_plan: FlyteLaunchPlan,
+    plan: BackfillPlan,
+    project: str,
+    domain: str,
+    interval: float,
+    on_update: Callable[[BackfillStatus], None] = lambda status: None,
+    sleep: Callable[[float], None] = time.sleep,
+    name: Optional[str] = None,
+) -> Driven:
+    """Runs ``plan`` from this command: at most ``plan.max_in_flight`` runs at once, until every run has ended (or,
+    fail fast, the runs in flight at the first failure have). ``name`` (default: the plan's execution name) is the
+    backfill's, and its runs' names begin with it."""
+    driven = Driven(plan, name or plan.execution_name)
+    launcher = _Launcher(remote, launch_plan, plan, project, domain, driven.name)
+    with patience(FOLLOW):
+        driven.phases.update(launcher.existing())
+        while True:
+            _note_failure(driven)
+            for instant in driven.to_launch[: plan.max_in_flight - len(driven.in_flight)]:
+                driven.phases[instant] = launcher.launch(instant)
+            on_update(driven.status())
+            if driven.finished:
+                return driven
+            sleep(interval)
+            driven.phases.update(launcher.refresh(driven.in_flight))
+
+
+def _note_failure(driven: Driven) -> None:
+    """Fail fast: the first failure stops the launching; the runs in flight then are remembered to be named."""
+    if driven.plan.fail_fast and driven.stopped_at is None and driven.failed:
+        driven.stopped_at = min(driven.failed, key=driven.plan.instants.index)
+        driven.in_flight_when_stopped = tuple(run_name(driven.name, t) for t in driven.in_flight)
+
+
+class _Launcher:
+    """Starts and reads the runs of one command-driven backfill."""
+
+    def __init__(
+        self, remote: FlyteRemote, launch_plan: FlyteLaunchPlan, plan: BackfillPlan, project: str, domain: str, name: str
+    ):
+        self.remote, self.launch_plan, self.plan, self.name = remote, launch_plan, plan, name
+        self.project, self.domain = project, domain
+        self.types = input_types(launch_plan)
+        ctx = FlyteContextManager.current_context()
+        self.overrides = {
+            name: TypeEngine.to_literal(ctx, value, self.types[name][1], self.types[name][0]) for name, value in plan.inputs
+        }
+        self.names = {run_name(name, t): t for t in plan.instants}
+
+    def _filters(self, *more: filters.Filter) -> List[filters.Filter]:
+        return [filters.Equal("launch_plan.name", self.plan.launch_plan_name),
+                filters.Contains("name", [f"{self.name}-"]), *more]  # fmt: skip
+
+    def existing(self) -> Dict[datetime, str]:
+        """The runs an earlier command started, by instant, with their phases."""
+        found = list_executions(self.remote, self.project, self.domain, self._filters())
+        return {self.names[run.id.name]: phase_name(run.closure.phase) for run in found if run.id.name in self.names}
+
+    def launch(self, instant: datetime) -> str:
+        """Starts the run of ``instant`` (or finds it, if it was started already) and returns its phase."""
+        inputs: Dict[str, Any] = dict(self.overrides)
+        if self.plan.kickoff_input:
+            literal_type, python_type = self.types[self.plan.kickoff_input]
+            ctx = FlyteContextManager.current_context()
+            inputs[self.plan.kickoff_input] = TypeEngine.to_literal(ctx, instant, python_type, literal_type)
+        name = run_name(self.name, instant)
+        execution = with_backoff(
+            "starting a run",
+            lambda: self.remote.execute(
+                self.launch_plan, inputs=inputs, project=self.project, domain=self.domain, execution_name=name,
+                options=Options(), overwrite_cache=self.plan.overwrite_cache or None,
+            ),
+        )  # fmt: skip
+        return phase_name(execution.closure.phase)
+
+    def refresh(self, in_flight: List[datetime]) -> Dict[datetime, str]:
+        """The phases of the runs that were in flight: one list of those still unfinished, one read per run that
+        ended since."""
+        if not in_flight:
+            return {}
+        unfinished = filters.ValueIn("phase", list(UNFINISHED))
+        still = {
+            self.names[run.id.name]: phase_name(run.closure.phase)
+            for run in list_executions(self.remote, self.project, self.domain, self._filters(unfinished))
+            if run.id.name in self.names
+        }
+        for instant in in_flight:
+            if instant not in still:
+                ident = WorkflowExecutionIdentifier(self.project, self.domain, run_name(self.name, instant))
+                run = with_backoff("reading a run", lambda: self.remote.client.get_execution(ident))
+                still[instant] = phase_name(run.closure.phase)
+        return still

@@ -1,0 +1,155 @@
+"""`--driver command` on the test backend, which runs its executions in the background as flytepropeller does: the
+command launches each run as an execution of its own, never has more than K in flight, runs every instant exactly
+once, and a second command (after an interruption) picks up where the first stopped."""
+
+import datetime as dt
+import json
+from collections import Counter
+
+import pytest
+from click.testing import CliRunner
+from flytekit import CronSchedule, LaunchPlan, task, workflow
+from flytekit.clis.sdk_in_container.pyflyte import main as pyflyte
+from flytekit.configuration import ImageConfig, SerializationSettings
+
+from flyte_backend.admin import DEFAULT_DOMAIN, DEFAULT_PROJECT, UNFINISHED_PHASES, Phase
+from flyte_backend.executor import Outcome
+
+LP_NAME = "driven_hourly"
+START = dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc)
+
+
+@task
+def hour(t: dt.datetime) -> None: ...
+
+
+@workflow
+def hour_wf(t: dt.datetime):
+    hour(t=t)
+
+
+hourly = LaunchPlan.get_or_create(hour_wf, name=LP_NAME, schedule=CronSchedule(schedule="@hourly", kickoff_time_input_arg="t"))
+
+
+def hours(n):
+    """The oracle: an hourly schedule fires at every whole hour of (START, START + n h]."""
+    return [START + dt.timedelta(hours=k) for k in range(1, n + 1)]
+
+
+def kickoff(run):
+    return run.computed_inputs.literals["t"].scalar.primitive.datetime.ToDatetime().replace(tzinfo=dt.timezone.utc)
+
+
+@pytest.fixture
+def flyte(admin_server):
+    settings = SerializationSettings(
+        project=DEFAULT_PROJECT, domain=DEFAULT_DOMAIN, version="v1", image_config=ImageConfig.auto_default_image()
+    )
+    admin_server.remote().register_launch_plan(hourly, version="v1", serialization_settings=settings)
+    return admin_server
+
+
+def runs_lasting(rounds, failing=()):
+    """Every run takes ``rounds`` propeller rounds; the runs of the ``failing`` instants fail."""
+
+    def outcome(execution, node, inputs):
+        instant = inputs.literals["t"].scalar.primitive.datetime.ToDatetime().replace(tzinfo=dt.timezone.utc)
+        return Outcome.fail("on purpose", rounds=rounds) if instant in failing else Outcome.succeed(rounds=rounds)
+
+    return outcome
+
+
+def drive(flyte, n, *flags):
+    window = ["--from-date", START.isoformat(), "--to-date", (START + dt.timedelta(hours=n)).isoformat()]
+    args = ["backfill", LP_NAME, *window, "--driver", "command", "--poll-interval", "0.01", "--max-runs", "100000", *flags]
+    return CliRunner().invoke(pyflyte, args, env=flyte.env())
+
+
+def runs(flyte):
+    return flyte.state.executions_of(LP_NAME)
+
+
+@pytest.mark.parametrize("n", [10, 101, 250])
+@pytest.mark.parametrize("k", [3, 10])
+@pytest.mark.parametrize("policy", ["--fail-fast", "--no-fail-fast"])
+def test_the_command_keeps_k_runs_in_flight_and_runs_every_instant_once(flyte, n, k, policy):
+    flyte.state.task_outcome = runs_lasting(rounds=3)
+    flyte.state.start_propeller(interval=0.002)
+    result = drive(flyte, n, "--parallel", "--max-parallelism", str(k), policy, "--output", "json")
+    assert result.exit_code == 0, result.output
+    done = runs(flyte)
+    assert sorted(kickoff(r) for r in done) == hours(n)  # every instant, exactly once
+    assert {Phase.Name(r.phase) for r in done} == {"SUCCEEDED"}
+    assert flyte.state.max_concurrent(LP_NAME, UNFINISHED_PHASES) == min(k, n)  # the bound, never more, reached
+    assert not [e for e in flyte.state.executions.values() if e.launch_plan_id.name.startswith("backfill-")]
+    out = json.loads(result.stdout)
+    assert out["max_in_flight"] == min(k, n) and out["status"]["counts"]["succeeded"] == n
+
+
+def test_nothing_is_registered_and_each_run_is_named_by_the_backfill_and_its_instant(flyte):
+    flyte.state.start_propeller(interval=0.002)
+    plan = json.loads(drive(flyte, 5, "--parallel", "--dry-run", "--output", "json").stdout)
+    workflows_before = dict(flyte.state.workflows)
+    result = drive(flyte, 5, "--parallel")
+    assert result.exit_code == 0, result.output
+    assert sorted(r.name for r in runs(flyte)) == [f"{plan['execution_name']}-{t:%Y%m%dt%H%M%Sz}".lower() for t in hours(5)]
+    assert flyte.state.workflows == workflows_before
+    assert plan["driver"] == "command" and "keep it running" in result.stderr
+
+
+def test_serial_runs_one_at_a_time_in_plan_order(flyte):
+    flyte.state.task_outcome = runs_lasting(rounds=2)
+    flyte.state.start_propeller(interval=0.002)
+    assert drive(flyte, 6, "--reverse").exit_code == 0
+    assert flyte.state.max_concurrent(LP_NAME, UNFINISHED_PHASES) == 1
+    assert [kickoff(r) for r in runs(flyte)] == hours(6)[::-1]
+
+
+def test_fail_fast_stops_launching_at_the_first_failure_and_names_the_runs_in_flight(flyte):
+    bad = hours(30)[7]
+    flyte.state.task_outcome = runs_lasting(rounds=3, failing={bad})
+    flyte.state.start_propeller(interval=0.002)
+    result = drive(flyte, 30, "--parallel", "--max-parallelism", "4")
+    assert result.exit_code == 1
+    launched = sorted(kickoff(r) for r in runs(flyte))
+    assert bad in launched and len(launched) < 30  # stopped launching
+    assert launched == hours(30)[: len(launched)]  # in plan order, nothing skipped before the stop
+    assert f"Stopped launching at the first failure ({bad.isoformat().replace('+00:00', 'Z')})" in result.stderr
+    assert "NOT_RUN" in result.stdout and "Retry the failed instants with" in result.stdout
+
+
+def test_going_on_past_failures_launches_everything(flyte):
+    bad = {hours(30)[3], hours(30)[20]}
+    flyte.state.task_outcome = runs_lasting(rounds=2, failing=bad)
+    flyte.state.start_propeller(interval=0.002)
+    result = drive(flyte, 30, "--parallel", "--max-parallelism", "4", "--no-fail-fast", "--output", "json")
+    assert result.exit_code == 1
+    assert sorted(kickoff(r) for r in runs(flyte)) == hours(30)
+    status = json.loads(result.stdout)["status"]
+    assert status["counts"]["failed"] == 2 and status["counts"]["succeeded"] == 28
+
+
+def test_run_again_after_an_interruption_launches_only_the_rest(flyte):
+    """The first command stops after some runs were launched (here: the backend stops running them, and the command
+    is stopped by a run budget); the same command run again launches each remaining instant once."""
+    flyte.state.task_outcome = runs_lasting(rounds=2)
+    flyte.state.start_propeller(interval=0.002)
+    first = drive(flyte, 12, "--parallel", "--max-parallelism", "3", "--dry-run", "--output", "json")
+    name = json.loads(first.stdout)["execution_name"]
+    # Start 4 of the runs by name, as a command that was killed after launching them would have.
+    for t in hours(12)[:4]:
+        flyte.remote().execute(flyte.remote().fetch_launch_plan(name=LP_NAME, version="v1"), inputs={"t": t},
+                               execution_name=f"{name}-{t:%Y%m%dt%H%M%Sz}".lower())  # fmt: skip
+    result = drive(flyte, 12, "--parallel", "--max-parallelism", "3")
+    assert result.exit_code == 0, result.output
+    assert Counter(kickoff(r) for r in runs(flyte)) == Counter(hours(12))
+
+
+def test_local_and_version_and_do_not_execute_are_refused_with_the_command_driver(flyte, tmp_path):
+    assert "drop it with --local" in CliRunner().invoke(
+        pyflyte, ["backfill", "--local", "x.py", "lp", "--from-date", "2024-01-01", "--to-date", "2024-01-02", "--driver", "command"]
+    ).stderr  # fmt: skip
+    for flag in (["-v", "v9"], ["--do-not-execute"]):
+        result = drive(flyte, 3, *flag)
+        assert result.exit_code == 2 and "--driver command registers none: drop one" in result.stderr
+    assert runs(flyte) == []
