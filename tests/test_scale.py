@@ -56,27 +56,38 @@ def a_chain(nodes):
     return [[]] + [[node.id] for node in nodes[:-1]]
 
 
+def first_leaf(workflow):
+    """The first leaf piece of a pieces tree: down the first node of each level until its nodes run the backfilled
+    launch plan itself."""
+    piece = workflow.nodes[0].flyte_entity.workflow
+    while piece.nodes[0].flyte_entity.name.startswith("backfill-"):
+        piece = piece.nodes[0].flyte_entity.workflow
+    return piece
+
+
 @pytest.mark.parametrize("policy", [None, CONTINUE], ids=["fail-fast", "continue"])
 def test_a_parallel_thousand_run_backfill_unchains_its_runs_and_runs_locally_like_the_serial_one(recorded, policy):
-    """10 leaf pieces of 100 runs. What --parallel changes is what a backend runs: under fail-fast the runs of a leaf
-    piece are unchained (the serial leaf is a chain) while the pieces stay chained, and the execution's
-    max_parallelism is the limit instead of 1; under continue-on-failure nothing is chained either way and the limit
-    is cut per level (2 x 2 <= 8). Locally runs go one at a time: the parallel backfill runs what the serial one runs,
-    every instant exactly once."""
+    """What --parallel changes is what a backend runs: under fail-fast the runs of a leaf piece (10 of 100) are
+    unchained (the serial leaf is a chain) while the pieces stay chained, and the execution's max_parallelism is the
+    limit instead of 1; under continue-on-failure nothing is chained either way, and the parallel tree is cut to the
+    limit (2 parts x 2 leaves x 2 runs = 8, core/in_flight.py) where the serial one keeps 10 leaves of 100. Locally
+    runs go one at a time: the parallel backfill runs what the serial one runs, every instant exactly once."""
     options = dict(reverse=True, inputs={"label": "big"}, failure_policy=policy)
     serial = plan_backfill(START, START + timedelta(hours=1000), hourly_lp, **options)
     parallel = plan_backfill(START, START + timedelta(hours=1000), hourly_lp, parallel=True, max_parallelism=8, **options)
     serial_wf, parallel_wf = build_workflow(serial), build_workflow(parallel)
-    serial_leaf, parallel_leaf = (wf.nodes[0].flyte_entity.workflow for wf in (serial_wf, parallel_wf))
-    assert len(parallel_wf.nodes) == 10 and len(parallel_leaf.nodes) == 100
-    assert upstream_ids(parallel_leaf.nodes) == [[]] * 100
+    serial_leaf, parallel_leaf = (first_leaf(wf) for wf in (serial_wf, parallel_wf))
+    assert len(serial_wf.nodes) == 10 and len(serial_leaf.nodes) == 100
+    assert upstream_ids(parallel_leaf.nodes) == [[]] * len(parallel_leaf.nodes)
     if policy is None:  # fail-fast
+        assert len(parallel_wf.nodes) == 10 and len(parallel_leaf.nodes) == 100
         assert upstream_ids(serial_leaf.nodes) == a_chain(serial_leaf.nodes)
         assert upstream_ids(parallel_wf.nodes) == a_chain(parallel_wf.nodes) == upstream_ids(serial_wf.nodes)
         per_execution = [1, 8]
     else:
-        assert upstream_ids(serial_leaf.nodes) == [[]] * 100
-        assert upstream_ids(parallel_wf.nodes) == upstream_ids(serial_wf.nodes) == [[]] * 10
+        assert upstream_ids(serial_leaf.nodes) == [[]] * 100 and upstream_ids(serial_wf.nodes) == [[]] * 10
+        assert parallel.layout.widths() == parallel.spread.widths == (2, 5, 100) and parallel.max_in_flight == 8
+        assert upstream_ids(parallel_wf.nodes) == [[]] * 2
         per_execution = [1, 2]
     assert [p.to_dict()["max_parallelism_per_execution"] for p in (serial, parallel)] == per_execution
     serial_wf()
