@@ -70,8 +70,8 @@ def test_a_parallel_thousand_run_backfill_unchains_its_runs_and_runs_locally_lik
     """What --parallel changes is what a backend runs: under fail-fast the runs of a leaf piece (10 of 100) are
     unchained (the serial leaf is a chain) while the pieces stay chained, and the execution's max_parallelism is the
     limit instead of 1; under continue-on-failure nothing is chained either way, and the parallel tree is cut to the
-    limit (2 parts x 2 leaves x 2 runs = 8, core/in_flight.py) where the serial one keeps 10 leaves of 100. Locally
-    runs go one at a time: the parallel backfill runs what the serial one runs, every instant exactly once."""
+    limit (2 parts of 6 leaves of 84 runs, 2 x 2 x 2 = 8: core/in_flight.py) where the serial one keeps 10 leaves of
+    100. Locally runs go one at a time: the parallel backfill runs what the serial one runs, every instant once."""
     options = dict(reverse=True, inputs={"label": "big"}, failure_policy=policy)
     serial = plan_backfill(START, START + timedelta(hours=1000), hourly_lp, **options)
     parallel = plan_backfill(START, START + timedelta(hours=1000), hourly_lp, parallel=True, max_parallelism=8, **options)
@@ -86,7 +86,7 @@ def test_a_parallel_thousand_run_backfill_unchains_its_runs_and_runs_locally_lik
         per_execution = [1, 8]
     else:
         assert upstream_ids(serial_leaf.nodes) == [[]] * 100 and upstream_ids(serial_wf.nodes) == [[]] * 10
-        assert parallel.layout.widths() == parallel.spread.widths == (2, 5, 100) and parallel.max_in_flight == 8
+        assert parallel.layout.widths() == parallel.spread.widths == (2, 6, 84) and parallel.max_in_flight == 8
         assert upstream_ids(parallel_wf.nodes) == [[]] * 2
         per_execution = [1, 2]
     assert [p.to_dict()["max_parallelism_per_execution"] for p in (serial, parallel)] == per_execution

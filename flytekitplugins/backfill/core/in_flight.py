@@ -12,7 +12,8 @@ unchained launch-plan nodes runs min(w, M) of them at once (nodes/executor.go ``
   flight are the product over the tree's levels of min(width, M). The widths are chosen with M: a *narrow* level has
   fewer than M nodes and adds its width to the product; a *wide* one has M or more (up to ``max_nodes``) and adds M.
   Among the trees whose levels hold every run, the one whose product comes closest to K without passing it wins
-  (ties: fewer levels, then the larger M); its leaves are balanced so that they end together.
+  (ties: fewer levels, then the larger M). A wide level above the leaves holds a multiple of M nodes where it can,
+  so that its pieces run in whole waves, and the leaves are balanced so that they end together.
 
 Without a bound the backfill gets FlyteAdmin's default max_parallelism, 25, as flytekit's built-in does
 (flyteadmin/pkg/runtime/application_config_provider.go ``MaxParallelism``): in a tree of unchained pieces that value
@@ -126,6 +127,8 @@ def _with_wide_levels(runs: int, levels: int, m: int, narrow: Tuple[int, ...], m
     widths = list(narrow)
     for below in range(wide - 1, 0, -1):  # the wide levels above the leaves
         width = max(m, -(-needed // max_nodes**below))
+        rounded = -(-width // m) * m  # whole waves of M: 3 pieces at M=2 would end with one piece running alone
+        width = rounded if rounded <= max_nodes else width
         widths.append(width)
         needed = -(-needed // width)
     widths.append(needed)  # runs per leaf (the largest leaf, once balanced)
