@@ -1,9 +1,12 @@
 """How flytepropeller (flyteorg/flyte v1.16.8) runs an execution, ported rule by rule, run in deterministic rounds.
 
-One :meth:`Propeller.run_round` is one propeller round (``flytepropeller/pkg/controller/handler.go`` Propeller.Handle
-with ``max-streak-length: 1``) for every execution the test FlyteAdmin holds that is not finished, in creation order;
-executions created during a round (children of launch-plan nodes) are first handled in the next round. Each round
-advances a simulated clock by ``AdminState.round_seconds`` (60 s by default): node timeouts are measured on it.
+One :meth:`Propeller.run_round` is one propeller round (``flytepropeller/pkg/controller/handler.go`` Propeller.Handle)
+for every execution the test FlyteAdmin holds that is not finished, in creation order; executions created during a
+round (children of launch-plan nodes) are first handled in the next round. Each round advances a simulated clock by
+``AdminState.round_seconds`` (60 s by default): node timeouts and the test's task durations are measured on it.
+Handle makes up to ``AdminState.max_streak_length`` TryMutateWorkflow calls in a row while the workflow's status keeps
+changing (propeller's ``max-streak-length``, "turbo mode": 8 in its default config, 1 here unless a test turns it
+up, so that by default a round is one transition).
 
 Drive it through the :class:`~flyte_backend.admin.AdminState` (``run_round``, ``run_until_idle``, ``start_propeller``);
 nothing runs unless a test asks, so records seeded by hand and ``set_execution_phase`` keep working. Every function
@@ -490,7 +493,8 @@ class TaskState:
 
 @dataclass
 class NodeStatus:
-    """v1alpha1.NodeStatus; ``dirty_round`` plays MutableStruct.isDirty (set when the status changes this round)."""
+    """v1alpha1.NodeStatus; ``dirty_mutation`` plays MutableStruct.isDirty: the number of the TryMutateWorkflow call
+    (:attr:`Propeller.mutation`) that last changed the status. Go's flag is fresh on the copy each call starts from."""
 
     phase: NodePhase = NodePhase.NOT_YET_STARTED
     message: str = ""
@@ -508,13 +512,13 @@ class NodeStatus:
     workflow_phase: WorkflowNodePhase = WorkflowNodePhase.UNDEFINED  # WorkflowNodeStatus
     workflow_error: Optional[ExecutionError] = None
     sub_nodes: dict = field(default_factory=dict)  # SubNodeStatus (nodes of a sub-workflow)
-    dirty_round: int = -1
+    dirty_mutation: int = -1
     ready_upstreams: int = 0  # not in Go: how many leading upstream nodes can_execute found ended before
     upstream_skipped: bool = False  # not in Go: whether one of those was skipped, failed or timed out
-    not_ready_at: tuple = ()  # not in Go: (round, STATUS_CHANGES) when the node was last found not ready
+    not_ready_at: tuple = ()  # not in Go: (mutation, STATUS_CHANGES) when the node was last found not ready
 
     def update_phase(
-        self, phase: NodePhase, occurred_at: dt.datetime, reason: str, err: Optional[ExecutionError], round_: int
+        self, phase: NodePhase, occurred_at: dt.datetime, reason: str, err: Optional[ExecutionError], mutation: int
     ) -> None:
         """node_status.go UpdatePhase (EnableCRDebugMetadata false: terminal phases clear the bookkeeping)."""
         if self.phase == phase and self.message == reason:
@@ -536,14 +540,14 @@ class NodeStatus:
             self.sub_nodes = {}
             self.task = None
             self.workflow_phase, self.workflow_error = WorkflowNodePhase.UNDEFINED, None
-        self.dirty_round = round_
+        self.dirty_mutation = mutation
         STATUS_CHANGES[0] += 1
 
-    def set_workflow_state(self, phase: WorkflowNodePhase, err: Optional[ExecutionError], round_: int) -> None:
+    def set_workflow_state(self, phase: WorkflowNodePhase, err: Optional[ExecutionError], mutation: int) -> None:
         """PutWorkflowNodeState, persisted by UpdateNodeStatus."""
         if (self.workflow_phase, self.workflow_error) != (phase, err):
             self.workflow_phase, self.workflow_error = phase, err
-            self.dirty_round = round_
+            self.dirty_mutation = mutation
             STATUS_CHANGES[0] += 1
 
 
@@ -567,6 +571,13 @@ class WorkflowStatus:
         saved.nodes = _snapshot_nodes(self.nodes)
         return saved
 
+    def equals(self, other: "WorkflowStatus") -> bool:
+        """workflow_status.go WorkflowStatus.Equals: failed attempts, phase, the output reference and every node
+        status (NodeStatus.Equals); time and message are not compared. (DataDir is set with the Running phase.)"""
+        if self.failed_attempts != other.failed_attempts or self.phase is not other.phase:
+            return False
+        return self.outputs is other.outputs and _nodes_equal(self.nodes, other.nodes)
+
     def update_phase(self, phase: WorkflowPhase, message: str, err: Optional[ExecutionError], now: dt.datetime) -> None:
         """workflow_status.go UpdatePhase."""
         self.phase, self.message = phase, message
@@ -589,6 +600,45 @@ def _snapshot_nodes(nodes: dict) -> dict:
         saved.sub_nodes = _snapshot_nodes(status.sub_nodes)
         copies[node_id] = saved
     return copies
+
+
+def _nodes_equal(nodes: dict, others: dict) -> bool:
+    """The node-status maps of WorkflowStatus.Equals and NodeStatus.Equals (SubNodeStatus): same keys, equal statuses.
+    A status the snapshot shares (an ended one) is the same object on both sides."""
+    if len(nodes) != len(others):
+        return False
+    for node_id, status in nodes.items():
+        other = others.get(node_id)
+        if other is None:
+            return False
+        if other is not status and not _node_equals(status, other):
+            return False
+    return True
+
+
+def _node_equals(a: NodeStatus, b: NodeStatus) -> bool:
+    """node_status.go NodeStatus.Equals: two Succeeded (or two Failed) statuses are equal; otherwise the phase, the
+    timestamps, message, attempts, system failures, sub-node statuses, WorkflowNodeStatus (phase and error), error and
+    TaskNodeStatus (here the simulated plugin's state, replaced when it changes, never changed in place)."""
+    if a.phase is not b.phase:
+        return False
+    if a.phase is NodePhase.SUCCEEDED or a.phase is NodePhase.FAILED:
+        return True
+    return (
+        a.queued_at == b.queued_at
+        and a.started_at == b.started_at
+        and a.stopped_at == b.stopped_at
+        and a.last_updated_at == b.last_updated_at
+        and a.last_attempt_started_at == b.last_attempt_started_at
+        and a.message == b.message
+        and a.attempts == b.attempts
+        and a.system_failures == b.system_failures
+        and _nodes_equal(a.sub_nodes, b.sub_nodes)
+        and a.workflow_phase is b.workflow_phase
+        and a.workflow_error == b.workflow_error
+        and a.error == b.error
+        and a.task is b.task
+    )
 
 
 _ENDED_NODE_PHASES = frozenset({NodePhase.SUCCEEDED, NodePhase.FAILED, NodePhase.SKIPPED, NodePhase.TIMED_OUT,
@@ -792,7 +842,7 @@ class Predicate(enum.Enum):
     SKIP = 2
 
 
-def can_execute(dag: Dag, lookup: NodeLookup, node: core_workflow_pb2.Node, round_: int) -> Predicate:
+def can_execute(dag: Dag, lookup: NodeLookup, node: core_workflow_pb2.Node, mutation: int) -> Predicate:
     """predicate.go CanExecute: ready when every upstream node succeeded (and none changed this round); skipped
     when all are done and one was skipped, failed or timed out.
 
@@ -807,7 +857,7 @@ def can_execute(dag: Dag, lookup: NodeLookup, node: core_workflow_pb2.Node, roun
     skipped = own.upstream_skipped
     for index in range(own.ready_upstreams, len(upstream)):
         status = statuses.get(upstream[index], _NOT_STARTED)  # one GetNodeExecutionStatus would create: not started
-        if status.dirty_round == round_:
+        if status.dirty_mutation == mutation:
             return Predicate.NOT_READY
         phase = status.phase
         if phase is NodePhase.SKIPPED or phase is NodePhase.FAILED or phase is NodePhase.TIMED_OUT:
@@ -834,6 +884,7 @@ class Propeller:
         self.state = state
         self.admin = admin.FakeAdminService(state)
         self.round = 0
+        self.mutation = 0  # TryMutateWorkflow calls so far (several a round per workflow in a streak)
         self.epoch = state._now()
         self.now = self.epoch
         self.workflows: dict = {}  # execution key -> WorkflowRun
@@ -886,7 +937,7 @@ class Propeller:
             for record in self._pending_records():
                 if self._pending(record):
                     run = self.workflows.get(record.key) or self._start(record)
-                    self._try_mutate(run)
+                    self._handle(run)
 
     def run_until_idle(self, max_rounds: int = 10_000) -> int:
         used = 0
@@ -934,19 +985,44 @@ class Propeller:
         self.workflows[record.key] = run
         return run
 
-    def _try_mutate(self, run: WorkflowRun) -> None:
-        """handler.go TryMutateWorkflow + streak: an error drops the round's changes and counts a failed attempt."""
+    def _handle(self, run: WorkflowRun) -> None:
+        """handler.go Propeller.Handle: up to ``max-streak-length`` TryMutateWorkflow calls in a row for one workflow
+        (flytepropeller's "turbo mode"; its config.go default is 8, ``AdminState.max_streak_length`` here, 1 by
+        default), as long as each one changed the status; all of them at this round's simulated time."""
+        max_length = self.state.max_streak_length
+        if max_length <= 0:
+            max_length = 1
+        for _ in range(max_length):
+            if not self._streak(run):
+                break
+
+    def _streak(self, run: WorkflowRun) -> bool:
+        """handler.go Propeller.streak: one TryMutateWorkflow; whether the streak goes on. It ends on an error
+        (RecordSystemError keeps only the failed attempt: "let us return, so that we can back-off gracefully"), when
+        the status is unchanged ("WF hasn't been updated in this round": WorkflowStatus.Equals) or when the
+        workflow has terminated ("Will not fast follow")."""
+        self.mutation += 1
+        was_terminated = run.status.phase.is_terminated
         saved = run.status.snapshot()
         try:
-            if run.record.phase == WorkflowExecutionPhase.ABORTING or run.status.failed_attempts > MAX_WORKFLOW_RETRIES:
-                self._handle_aborted_workflow(run)
-            else:
-                self._handle_flyte_workflow(run)
+            self._try_mutate(run)
         except PropellerSystemError as err:
             self.errors.append(f"{run.record.name} round {self.round}: {err}")
             run.status = saved
             run.status.failed_attempts += 1  # RecordSystemError
             run.status.message = str(err)
+            return False
+        if not was_terminated and run.status.equals(saved):
+            return False
+        return not run.status.phase.is_terminated
+
+    def _try_mutate(self, run: WorkflowRun) -> None:
+        """handler.go TryMutateWorkflow: a deleted workflow (FlyteAdmin's TerminateExecution) or one that failed too
+        often is aborted, any other one handled; a PropellerSystemError drops the call's changes (see _streak)."""
+        if run.record.phase == WorkflowExecutionPhase.ABORTING or run.status.failed_attempts > MAX_WORKFLOW_RETRIES:
+            self._handle_aborted_workflow(run)
+        else:
+            self._handle_flyte_workflow(run)
 
     # -- workflow: workflow/executor.go --------------------------------------------------------------
 
@@ -1098,7 +1174,7 @@ class Propeller:
         status = lookup.status(node.id)
         phase = status.phase
         if phase in _CAN_HANDLE:
-            if status.dirty_round == self.round:
+            if status.dirty_mutation == self.mutation:
                 return RUNNING
             if self.is_max_parallelism_achieved(ctx, node):
                 return RUNNING  # "Round will be short-circuited"
@@ -1181,15 +1257,15 @@ class Propeller:
             return result
         if phase == NodePhase.FAILING:
             self.abort(nctx, handler, "node failing", final=False)
-            status.update_phase(NodePhase.FAILED, self.now, status.message, status.error, self.round)
+            status.update_phase(NodePhase.FAILED, self.now, status.message, status.error, self.mutation)
             return failed(status.error)
         if phase == NodePhase.TIMING_OUT:
             self.abort(nctx, handler, "node timed out", final=False)
-            status.update_phase(NodePhase.TIMED_OUT, self.now, status.message, status.error, self.round)
+            status.update_phase(NodePhase.TIMED_OUT, self.now, status.message, status.error, self.mutation)
             return TIMED_OUT
         if phase == NodePhase.SUCCEEDING:
             handler.finalize(nctx)
-            status.update_phase(NodePhase.SUCCEEDED, self.now, "completed successfully", None, self.round)
+            status.update_phase(NodePhase.SUCCEEDED, self.now, "completed successfully", None, self.mutation)
             return SUCCESS
         if phase == NodePhase.RETRYABLE_FAILURE:
             return self.handle_retryable_failure(nctx, handler)
@@ -1199,7 +1275,7 @@ class Propeller:
 
     def pre_execute(self, nctx: NodeContext) -> PhaseInfo:
         """preExecute: resolve the inputs once every upstream node succeeded; skip when one did not."""
-        predicate = can_execute(nctx.dag, nctx.lookup, nctx.node, self.round)
+        predicate = can_execute(nctx.dag, nctx.lookup, nctx.node, self.mutation)
         if predicate == Predicate.READY:
             inputs = None
             if nctx.node.id != START_NODE:
@@ -1217,7 +1293,7 @@ class Propeller:
         """handleNotYetStartedNode. (Not in Go, for speed: a node found not ready is not checked again in the same
         round until some node status changes; the traversal reaches an end-node once per finished upstream node.)"""
         status = nctx.status
-        memo = (self.round, STATUS_CHANGES[0])
+        memo = (self.mutation, STATUS_CHANGES[0])
         if status.not_ready_at == memo:
             return PENDING
         p = self.pre_execute(nctx)
@@ -1283,7 +1359,7 @@ class Propeller:
                     launched=p.launched,
                 )
             status.last_attempt_started_at = None  # ClearNodeStatus
-            status.dirty_round = self.round
+            status.dirty_mutation = self.mutation
         return p
 
     def _expired(self, since: Optional[dt.datetime], timeout: float) -> bool:
@@ -1320,16 +1396,16 @@ class Propeller:
         status = nctx.status
         self.abort(nctx, handler, status.message, final=False)
         status.attempts += 1
-        status.update_phase(NodePhase.RUNNING, self.now, "retrying", None, self.round)
+        status.update_phase(NodePhase.RUNNING, self.now, "retrying", None, self.mutation)
         status.sub_nodes, status.task = {}, None
         status.workflow_phase, status.workflow_error = WorkflowNodePhase.UNDEFINED, None
-        status.dirty_round = self.round
+        status.dirty_mutation = self.mutation
         return PENDING
 
     def _update_node_status(self, phase: NodePhase, p: PhaseInfo, status: NodeStatus) -> None:
         """transformers.go UpdateNodeStatus."""
         if phase != status.phase or p.reason != status.message:
-            status.update_phase(phase, self.now, p.reason, p.err, self.round)
+            status.update_phase(phase, self.now, p.reason, p.err, self.mutation)
 
     # -- events ------------------------------------------------------------------------------------
 
@@ -1519,7 +1595,7 @@ class WorkflowNodeHandler(NodeHandler):
                 p = self.start_sub_workflow(nctx)
             else:
                 p = self.start_launch_plan(nctx)
-            status.set_workflow_state(WorkflowNodePhase.EXECUTING, None, engine.round)
+            status.set_workflow_state(WorkflowNodePhase.EXECUTING, None, engine.mutation)
             return p
         if status.workflow_phase == WorkflowNodePhase.EXECUTING:
             if node.HasField("sub_workflow_ref"):
@@ -1674,11 +1750,11 @@ class WorkflowNodeHandler(NodeHandler):
             return info_failure(ErrorKind.SYSTEM, "SubWorkflowExecutionFailed", str(err))
         state = engine.recursive_node_handler(ctx, dag, lookup, dag.nodes[START_NODE])
         if state.has_failed():
-            nctx.status.set_workflow_state(WorkflowNodePhase.FAILING, state.err, engine.round)
+            nctx.status.set_workflow_state(WorkflowNodePhase.FAILING, state.err, engine.mutation)
             return info_running()
         if state.has_timed_out():
             nctx.status.set_workflow_state(
-                WorkflowNodePhase.FAILING, _error(ErrorKind.USER, "Timeout", "Timeout in node"), engine.round
+                WorkflowNodePhase.FAILING, _error(ErrorKind.USER, "Timeout", "Timeout in node"), engine.mutation
             )
             return info_running()
         if state.is_complete():
