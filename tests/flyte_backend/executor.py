@@ -697,10 +697,24 @@ class WorkflowRun:
     labels: dict
     annotations: dict
     status: WorkflowStatus = field(default_factory=WorkflowStatus)
+    parked: Optional["Parked"] = None  # not in Go: set while a round could not change it (see Propeller._handle)
 
     @property
     def execution_id(self) -> identifier_pb2.WorkflowExecutionIdentifier:
         return self.record.id
+
+
+@dataclass
+class Parked:
+    """Not in Go: what the last TryMutateWorkflow of a workflow that changed nothing depended on outside its status.
+    Until one of these moves, another call would read the same things and change nothing again (the engine is
+    deterministic, and a call that changes nothing calls nothing on FlyteAdmin), so rounds skip it. Propeller
+    itself only handles a workflow when something enqueues it (controller.go: its informer, the launch-plan cache's
+    enqueueWorkflowForNodeUpdates, task plugins), or on the periodic re-evaluation."""
+
+    wake_round: Optional[int]  # the first round in which a running task's simulated attempt ends (Outcome.rounds)
+    deadline: Optional[dt.datetime]  # the earliest node deadline read: a round whose clock is past it may time out
+    children: list  # (execution key, what CheckLaunchPlanStatus made of its phase) for each child read
 
 
 @dataclass
@@ -885,6 +899,7 @@ class Propeller:
         self.admin = admin.FakeAdminService(state)
         self.round = 0
         self.mutation = 0  # TryMutateWorkflow calls so far (several a round per workflow in a streak)
+        self._reads: Optional[Parked] = None  # what the current TryMutateWorkflow read outside the status
         self.epoch = state._now()
         self.now = self.epoch
         self.workflows: dict = {}  # execution key -> WorkflowRun
@@ -937,7 +952,8 @@ class Propeller:
             for record in self._pending_records():
                 if self._pending(record):
                     run = self.workflows.get(record.key) or self._start(record)
-                    self._handle(run)
+                    if run.parked is None or self._wakes(run):
+                        self._handle(run)
 
     def run_until_idle(self, max_rounds: int = 10_000) -> int:
         used = 0
@@ -992,9 +1008,27 @@ class Propeller:
         max_length = self.state.max_streak_length
         if max_length <= 0:
             max_length = 1
+        run.parked = None
         for _ in range(max_length):
             if not self._streak(run):
                 break
+
+    def _wakes(self, run: WorkflowRun) -> bool:
+        """Whether something a parked workflow's last call depended on has moved: FlyteAdmin aborting it, a child
+        ending (CheckLaunchPlanStatus tells only Succeeded, Failed, Aborted and missing from running), a task's
+        simulated attempt ending, or the clock passing a node deadline."""
+        parked = run.parked
+        if run.record.phase == WorkflowExecutionPhase.ABORTING:
+            return True
+        if parked.wake_round is not None and self.round >= parked.wake_round:
+            return True
+        if parked.deadline is not None and parked.deadline < self.now:
+            return True
+        executions = self.state.executions
+        for key, seen in parked.children:
+            if _child_state(executions.get(key)) != seen:
+                return True
+        return False
 
     def _streak(self, run: WorkflowRun) -> bool:
         """handler.go Propeller.streak: one TryMutateWorkflow; whether the streak goes on. It ends on an error
@@ -1004,6 +1038,7 @@ class Propeller:
         self.mutation += 1
         was_terminated = run.status.phase.is_terminated
         saved = run.status.snapshot()
+        self._reads = reads = Parked(None, None, [])
         try:
             self._try_mutate(run)
         except PropellerSystemError as err:
@@ -1012,7 +1047,10 @@ class Propeller:
             run.status.failed_attempts += 1  # RecordSystemError
             run.status.message = str(err)
             return False
+        finally:
+            self._reads = None
         if not was_terminated and run.status.equals(saved):
+            run.parked = reads  # nothing changed: nothing will until what it read moves (see Parked)
             return False
         return not run.status.phase.is_terminated
 
@@ -1364,7 +1402,15 @@ class Propeller:
 
     def _expired(self, since: Optional[dt.datetime], timeout: float) -> bool:
         """isTimeoutExpired, on the simulated clock."""
-        return since is not None and timeout != 0 and since + dt.timedelta(seconds=timeout) < self.now
+        if since is None or timeout == 0:
+            return False
+        deadline = since + dt.timedelta(seconds=timeout)
+        if deadline < self.now:
+            return True
+        reads = self._reads
+        if reads is not None and (reads.deadline is None or deadline < reads.deadline):
+            reads.deadline = deadline
+        return False
 
     def is_eligible_for_retry(self, nctx: NodeContext, err: ExecutionError) -> tuple[int, int, bool]:
         """isEligibleForRetry: SYSTEM errors against the 3 system retries, others against the node's attempts
@@ -1499,6 +1545,19 @@ class Propeller:
         return outcome if outcome is not None else Outcome.succeed()
 
 
+_RUNNING_CHILD = -1
+_ENDED_CHILD_PHASES = frozenset({WorkflowExecutionPhase.SUCCEEDED, WorkflowExecutionPhase.FAILED,
+                                 WorkflowExecutionPhase.ABORTED})  # fmt: skip
+
+
+def _child_state(record: Optional[ExecutionRecord]) -> Optional[int]:
+    """What CheckLaunchPlanStatus can tell of a child: missing (None), its phase once Succeeded, Failed or Aborted,
+    else running."""
+    if record is None:
+        return None
+    return record.phase if record.phase in _ENDED_CHILD_PHASES else _RUNNING_CHILD
+
+
 def _node_timeout(node: core_workflow_pb2.Node) -> float:
     """compiler/transformers/k8s/utils.go computeDeadline: the node's metadata.timeout (0: none)."""
     if not node.metadata.HasField("timeout"):
@@ -1568,6 +1627,11 @@ class TaskHandler(NodeHandler):
             if outcome.recoverable:  # ObservedExecutionError: PhaseRetryableFailure / PhasePermanentFailure
                 return info_retryable_failure_err(err)
             return info_failure_err(err)
+        reads = engine._reads
+        if outcome.rounds is not None and reads is not None:
+            ends = state.launched_round + outcome.rounds
+            if reads.wake_round is None or ends < reads.wake_round:
+                reads.wake_round = ends
         nctx.ctx.control.parallelism += 1
         return info_running()
 
@@ -1704,6 +1768,9 @@ class WorkflowNodeHandler(NodeHandler):
         if phase == WorkflowExecutionPhase.SUCCEEDED:
             nctx.status.outputs = record.outputs or literals_pb2.LiteralMap()
             return info_success(nctx.status.outputs, launched=child)
+        reads = self.engine._reads
+        if reads is not None:
+            reads.children.append((record.key, _RUNNING_CHILD))
         nctx.ctx.control.parallelism += 1
         return info_running()
 
