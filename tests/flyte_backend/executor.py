@@ -190,6 +190,8 @@ class WorkflowPhase(enum.Enum):
 class NodePhase(enum.Enum):
     """v1alpha1.NodePhase."""
 
+    __hash__ = object.__hash__  # members are singletons compared by identity; Enum's hash(name) is slow in sets
+
     NOT_YET_STARTED = "NotYetStarted"
     QUEUED = "Queued"
     RUNNING = "Running"
@@ -596,8 +598,9 @@ def _snapshot_nodes(nodes: dict) -> dict:
         if status.phase in _ENDED_NODE_PHASES and not status.sub_nodes:
             copies[node_id] = status
             continue
-        saved = copy.copy(status)
-        saved.sub_nodes = _snapshot_nodes(status.sub_nodes)
+        saved = _new_status(NodeStatus)  # copy.copy, without its generic machinery
+        saved.__dict__.update(status.__dict__)
+        saved.sub_nodes = _snapshot_nodes(status.sub_nodes) if status.sub_nodes else {}  # a round may add to it
         copies[node_id] = saved
     return copies
 
@@ -641,6 +644,7 @@ def _node_equals(a: NodeStatus, b: NodeStatus) -> bool:
     )
 
 
+_new_status = object.__new__
 _ENDED_NODE_PHASES = frozenset({NodePhase.SUCCEEDED, NodePhase.FAILED, NodePhase.SKIPPED, NodePhase.TIMED_OUT,
                                 NodePhase.RECOVERED})  # fmt: skip
 
@@ -654,6 +658,9 @@ class Dag:
         self.downstream = {source: list(ids.ids) for source, ids in compiled.connections.downstream.items()}
         self.upstream = {target: list(ids.ids) for target, ids in compiled.connections.upstream.items()}
         self.has_outputs = len(compiled.template.outputs) > 0
+        self.kinds = {node_id: node_kind(node) for node_id, node in self.nodes.items()}
+        # IsMaxParallelismAchieved holds back only these (task, array and launch-plan nodes)
+        self.held_back = frozenset(i for i, kind in self.kinds.items() if kind in ("task", "array", "launch_plan"))
 
     def from_node(self, node_id: str) -> list[str]:  # WorkflowSpec.FromNode
         if node_id not in self.nodes:
@@ -900,6 +907,7 @@ class Propeller:
         self.round = 0
         self.mutation = 0  # TryMutateWorkflow calls so far (several a round per workflow in a streak)
         self._reads: Optional[Parked] = None  # what the current TryMutateWorkflow read outside the status
+        self._handlers = {kind: handler(self) for kind, handler in _HANDLERS.items()}  # stateless: one of each
         self.epoch = state._now()
         self.now = self.epoch
         self.workflows: dict = {}  # execution key -> WorkflowRun
@@ -1191,34 +1199,37 @@ class Propeller:
 
     def _handler(self, node: core_workflow_pb2.Node) -> "NodeHandler":
         kind = node_kind(node)
-        handler = _HANDLERS.get(kind)
+        handler = self._handlers.get(kind)
         if handler is None:
             raise Unsupported(f"{kind} nodes ({node.id})")
-        return handler(self)
+        return handler
 
-    def is_max_parallelism_achieved(self, ctx: ExecContext, node: core_workflow_pb2.Node) -> bool:
+    def is_max_parallelism_achieved(self, ctx: ExecContext, dag: Dag, node_id: str) -> bool:
         """IsMaxParallelismAchieved: only task, array and launch-plan nodes are held back (0 disables)."""
         maximum = ctx.run.max_parallelism
-        if maximum == 0:
-            return False
-        if node_kind(node) in ("task", "array", "launch_plan"):
-            return ctx.control.parallelism >= maximum
-        return False
+        return maximum != 0 and node_id in dag.held_back and ctx.control.parallelism >= maximum
 
     def recursive_node_handler(
         self, ctx: ExecContext, dag: Dag, lookup: NodeLookup, node: core_workflow_pb2.Node
     ) -> VisitResult:
-        """RecursiveNodeHandler: handle the node, or, once it is done, go on downstream (depth first)."""
-        status = lookup.status(node.id)
+        """RecursiveNodeHandler: handle the node, or, once it is done, go on downstream (depth first). (Not in Go,
+        for speed: a node that handleNotYetStartedNode would find not ready again, by its memo, is passed at once.)"""
+        node_id = node.id
+        statuses = lookup.statuses
+        status = statuses.get(node_id)
+        if status is None:  # GetNodeExecutionStatus creates missing ones
+            status = statuses[node_id] = NodeStatus()
         phase = status.phase
         if phase in _CAN_HANDLE:
             if status.dirty_mutation == self.mutation:
                 return RUNNING
-            if self.is_max_parallelism_achieved(ctx, node):
+            if self.is_max_parallelism_achieved(ctx, dag, node_id):
                 return RUNNING  # "Round will be short-circuited"
+            if phase is NodePhase.NOT_YET_STARTED and status.not_ready_at == (self.mutation, STATUS_CHANGES[0]):
+                return PENDING
             nctx = NodeContext(ctx, dag, lookup, node, status)
             return self.handle_node(nctx, self._handler(node))
-        if phase in (NodePhase.SUCCEEDED, NodePhase.SKIPPED, NodePhase.RECOVERED):
+        if phase is NodePhase.SUCCEEDED or phase is NodePhase.SKIPPED or phase is NodePhase.RECOVERED:
             return self.handle_downstream(ctx, dag, lookup, node)
         if phase == NodePhase.FAILED:
             self.handle_downstream(ctx, dag, lookup, node)
@@ -1240,20 +1251,23 @@ class Propeller:
         all_completed, partial = True, False
         on_complete = COMPLETE
         keep_going = ctx.run.on_failure == core_workflow_pb2.WorkflowMetadata.FAIL_AFTER_EXECUTABLE_NODES_COMPLETE
+        nodes, visit = dag.nodes, self.recursive_node_handler
         for node_id in downstream:
-            if node_id not in dag.nodes:
+            downstream_node = nodes.get(node_id)
+            if downstream_node is None:
                 message = f"failed to retrieve downstream node [{node_id}] for [{node.id}]"
                 return failed(_error(ErrorKind.SYSTEM, "BadSpecificationError", message))
-            state = self.recursive_node_handler(ctx, dag, lookup, dag.nodes[node_id])
-            if state.has_failed() or state.has_timed_out():
+            state = visit(ctx, dag, lookup, downstream_node)
+            phase = state.phase  # has_failed, has_timed_out, is_complete, partially_complete
+            if phase is Visit.FAILED or phase is Visit.TIMED_OUT:
                 if keep_going:
                     on_complete = state
                 else:
                     return state
-            elif not state.is_complete():
+            elif phase is not Visit.COMPLETE:
                 all_completed = False
-            if state.partially_complete():
-                partial = True
+                if phase is Visit.SUCCESS:
+                    partial = True
         if all_completed:
             return on_complete
         if partial:
