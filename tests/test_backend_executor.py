@@ -501,6 +501,37 @@ def test_one_task_takes_ten_rounds_and_reports_every_phase(backend):
     }  # fmt: skip
 
 
+def test_turbo_mode_makes_a_rounds_transitions_in_one_handle(backend):
+    """handler.go Handle with max-streak-length 8 (propeller's default): TryMutateWorkflow again while the status
+    changes (WorkflowStatus.Equals), so the workflow of the test above takes 2 rounds: up to the task's launch in
+    the first, the rest once its one-round attempt has ended; the same phases and node events, in the same order."""
+    backend.state.max_streak_length = 8
+    remote = backend.remote()
+    remote.execute(remote.fetch_launch_plan(name=DAILY.name, version="v1"), inputs={"t": START}, execution_name="one")
+    backend.state.run_round()
+    assert {n: [NodePhase.Name(p) for p in r.phases] for n, r in rows(backend, "one").items()} == {
+        "start-node": ["SUCCEEDED"], "n0": ["QUEUED", "RUNNING"],
+    }  # fmt: skip
+    assert backend.state.run_until_idle() == 1
+    assert phase_names(backend.state.phases_of("one")) == ["QUEUED", "RUNNING", "SUCCEEDING", "SUCCEEDED"]
+    assert {n: [NodePhase.Name(p) for p in r.phases] for n, r in rows(backend, "one").items()} == {
+        "start-node": ["SUCCEEDED"], "n0": ["QUEUED", "RUNNING", "SUCCEEDED"], "end-node": ["QUEUED", "SUCCEEDED"],
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize("k", [1, 3])
+def test_turbo_mode_keeps_max_parallelism_and_the_start_order(backend, k):
+    """A streak hands the same control flow rules each call: launch-plan nodes past the limit still wait, and start
+    in sorted node-id order."""
+    backend.state.max_streak_length = 8
+    backend.state.task_outcome = lambda execution, node, inputs: Outcome.succeed(rounds=2 + kickoff(inputs).day % 3)
+    backfill(backend, 12, f"turbo{k}", parallel=True, max_parallelism=k)
+    backend.state.run_until_idle()
+    assert backend.state.execution(f"turbo{k}").phase == Phase.SUCCEEDED
+    assert backend.state.max_concurrent(DAILY.name, UNFINISHED_PHASES) == k
+    assert node_ids_started(backend, f"turbo{k}") == lexicographic(12)
+
+
 def test_a_timed_out_child_counts_as_running(backend):
     """CheckLaunchPlanStatus has no TIMED_OUT case: the node keeps running (and counting toward the parallelism)."""
     backend.state.task_outcome = lambda *args: Outcome.hang()

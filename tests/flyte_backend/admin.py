@@ -450,6 +450,9 @@ class AdminState:
         self.propeller_calls: list[tuple[str, Message]] = []  # AdminService calls the engine made (not in calls)
         self.task_outcome: Optional[Callable[..., Any]] = None  # (execution, node, inputs) -> executor.Outcome
         self.round_seconds: float = 60.0  # simulated time per round
+        # flytepropeller's max-streak-length (config.go; 8 there): TryMutateWorkflow calls a workflow may get in a row
+        # within one round while its status keeps changing. 1 (one transition a round) unless a test turns it up.
+        self.max_streak_length: int = 1
         self.propeller: Any = None  # executor.Propeller, made by the first round
         self._ticker: Optional[tuple[threading.Thread, threading.Event]] = None
 

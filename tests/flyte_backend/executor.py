@@ -1,9 +1,12 @@
 """How flytepropeller (flyteorg/flyte v1.16.8) runs an execution, ported rule by rule, run in deterministic rounds.
 
-One :meth:`Propeller.run_round` is one propeller round (``flytepropeller/pkg/controller/handler.go`` Propeller.Handle
-with ``max-streak-length: 1``) for every execution the test FlyteAdmin holds that is not finished, in creation order;
-executions created during a round (children of launch-plan nodes) are first handled in the next round. Each round
-advances a simulated clock by ``AdminState.round_seconds`` (60 s by default): node timeouts are measured on it.
+One :meth:`Propeller.run_round` is one propeller round (``flytepropeller/pkg/controller/handler.go`` Propeller.Handle)
+for every execution the test FlyteAdmin holds that is not finished, in creation order; executions created during a
+round (children of launch-plan nodes) are first handled in the next round. Each round advances a simulated clock by
+``AdminState.round_seconds`` (60 s by default): node timeouts and the test's task durations are measured on it.
+Handle makes up to ``AdminState.max_streak_length`` TryMutateWorkflow calls in a row while the workflow's status keeps
+changing (propeller's ``max-streak-length``, "turbo mode": 8 in its default config, 1 here unless a test turns it
+up, so that by default a round is one transition).
 
 Drive it through the :class:`~flyte_backend.admin.AdminState` (``run_round``, ``run_until_idle``, ``start_propeller``);
 nothing runs unless a test asks, so records seeded by hand and ``set_execution_phase`` keep working. Every function
@@ -186,6 +189,8 @@ class WorkflowPhase(enum.Enum):
 
 class NodePhase(enum.Enum):
     """v1alpha1.NodePhase."""
+
+    __hash__ = object.__hash__  # members are singletons compared by identity; Enum's hash(name) is slow in sets
 
     NOT_YET_STARTED = "NotYetStarted"
     QUEUED = "Queued"
@@ -490,7 +495,8 @@ class TaskState:
 
 @dataclass
 class NodeStatus:
-    """v1alpha1.NodeStatus; ``dirty_round`` plays MutableStruct.isDirty (set when the status changes this round)."""
+    """v1alpha1.NodeStatus; ``dirty_mutation`` plays MutableStruct.isDirty: the number of the TryMutateWorkflow call
+    (:attr:`Propeller.mutation`) that last changed the status. Go's flag is fresh on the copy each call starts from."""
 
     phase: NodePhase = NodePhase.NOT_YET_STARTED
     message: str = ""
@@ -508,13 +514,13 @@ class NodeStatus:
     workflow_phase: WorkflowNodePhase = WorkflowNodePhase.UNDEFINED  # WorkflowNodeStatus
     workflow_error: Optional[ExecutionError] = None
     sub_nodes: dict = field(default_factory=dict)  # SubNodeStatus (nodes of a sub-workflow)
-    dirty_round: int = -1
+    dirty_mutation: int = -1
     ready_upstreams: int = 0  # not in Go: how many leading upstream nodes can_execute found ended before
     upstream_skipped: bool = False  # not in Go: whether one of those was skipped, failed or timed out
-    not_ready_at: tuple = ()  # not in Go: (round, STATUS_CHANGES) when the node was last found not ready
+    not_ready_at: tuple = ()  # not in Go: (mutation, STATUS_CHANGES) when the node was last found not ready
 
     def update_phase(
-        self, phase: NodePhase, occurred_at: dt.datetime, reason: str, err: Optional[ExecutionError], round_: int
+        self, phase: NodePhase, occurred_at: dt.datetime, reason: str, err: Optional[ExecutionError], mutation: int
     ) -> None:
         """node_status.go UpdatePhase (EnableCRDebugMetadata false: terminal phases clear the bookkeeping)."""
         if self.phase == phase and self.message == reason:
@@ -536,14 +542,14 @@ class NodeStatus:
             self.sub_nodes = {}
             self.task = None
             self.workflow_phase, self.workflow_error = WorkflowNodePhase.UNDEFINED, None
-        self.dirty_round = round_
+        self.dirty_mutation = mutation
         STATUS_CHANGES[0] += 1
 
-    def set_workflow_state(self, phase: WorkflowNodePhase, err: Optional[ExecutionError], round_: int) -> None:
+    def set_workflow_state(self, phase: WorkflowNodePhase, err: Optional[ExecutionError], mutation: int) -> None:
         """PutWorkflowNodeState, persisted by UpdateNodeStatus."""
         if (self.workflow_phase, self.workflow_error) != (phase, err):
             self.workflow_phase, self.workflow_error = phase, err
-            self.dirty_round = round_
+            self.dirty_mutation = mutation
             STATUS_CHANGES[0] += 1
 
 
@@ -567,6 +573,13 @@ class WorkflowStatus:
         saved.nodes = _snapshot_nodes(self.nodes)
         return saved
 
+    def equals(self, other: "WorkflowStatus") -> bool:
+        """workflow_status.go WorkflowStatus.Equals: failed attempts, phase, the output reference and every node
+        status (NodeStatus.Equals); time and message are not compared. (DataDir is set with the Running phase.)"""
+        if self.failed_attempts != other.failed_attempts or self.phase is not other.phase:
+            return False
+        return self.outputs is other.outputs and _nodes_equal(self.nodes, other.nodes)
+
     def update_phase(self, phase: WorkflowPhase, message: str, err: Optional[ExecutionError], now: dt.datetime) -> None:
         """workflow_status.go UpdatePhase."""
         self.phase, self.message = phase, message
@@ -585,12 +598,53 @@ def _snapshot_nodes(nodes: dict) -> dict:
         if status.phase in _ENDED_NODE_PHASES and not status.sub_nodes:
             copies[node_id] = status
             continue
-        saved = copy.copy(status)
-        saved.sub_nodes = _snapshot_nodes(status.sub_nodes)
+        saved = _new_status(NodeStatus)  # copy.copy, without its generic machinery
+        saved.__dict__.update(status.__dict__)
+        saved.sub_nodes = _snapshot_nodes(status.sub_nodes) if status.sub_nodes else {}  # a round may add to it
         copies[node_id] = saved
     return copies
 
 
+def _nodes_equal(nodes: dict, others: dict) -> bool:
+    """The node-status maps of WorkflowStatus.Equals and NodeStatus.Equals (SubNodeStatus): same keys, equal statuses.
+    A status the snapshot shares (an ended one) is the same object on both sides."""
+    if len(nodes) != len(others):
+        return False
+    for node_id, status in nodes.items():
+        other = others.get(node_id)
+        if other is None:
+            return False
+        if other is not status and not _node_equals(status, other):
+            return False
+    return True
+
+
+def _node_equals(a: NodeStatus, b: NodeStatus) -> bool:
+    """node_status.go NodeStatus.Equals: two Succeeded (or two Failed) statuses are equal; otherwise the phase, the
+    timestamps, message, attempts, system failures, sub-node statuses, WorkflowNodeStatus (phase and error), error and
+    TaskNodeStatus (here the simulated plugin's state, replaced when it changes, never changed in place)."""
+    if a.phase is not b.phase:
+        return False
+    if a.phase is NodePhase.SUCCEEDED or a.phase is NodePhase.FAILED:
+        return True
+    return (
+        a.queued_at == b.queued_at
+        and a.started_at == b.started_at
+        and a.stopped_at == b.stopped_at
+        and a.last_updated_at == b.last_updated_at
+        and a.last_attempt_started_at == b.last_attempt_started_at
+        and a.message == b.message
+        and a.attempts == b.attempts
+        and a.system_failures == b.system_failures
+        and _nodes_equal(a.sub_nodes, b.sub_nodes)
+        and a.workflow_phase is b.workflow_phase
+        and a.workflow_error == b.workflow_error
+        and a.error == b.error
+        and a.task is b.task
+    )
+
+
+_new_status = object.__new__
 _ENDED_NODE_PHASES = frozenset({NodePhase.SUCCEEDED, NodePhase.FAILED, NodePhase.SKIPPED, NodePhase.TIMED_OUT,
                                 NodePhase.RECOVERED})  # fmt: skip
 
@@ -604,6 +658,9 @@ class Dag:
         self.downstream = {source: list(ids.ids) for source, ids in compiled.connections.downstream.items()}
         self.upstream = {target: list(ids.ids) for target, ids in compiled.connections.upstream.items()}
         self.has_outputs = len(compiled.template.outputs) > 0
+        self.kinds = {node_id: node_kind(node) for node_id, node in self.nodes.items()}
+        # IsMaxParallelismAchieved holds back only these (task, array and launch-plan nodes)
+        self.held_back = frozenset(i for i, kind in self.kinds.items() if kind in ("task", "array", "launch_plan"))
 
     def from_node(self, node_id: str) -> list[str]:  # WorkflowSpec.FromNode
         if node_id not in self.nodes:
@@ -647,10 +704,24 @@ class WorkflowRun:
     labels: dict
     annotations: dict
     status: WorkflowStatus = field(default_factory=WorkflowStatus)
+    parked: Optional["Parked"] = None  # not in Go: set while a round could not change it (see Propeller._handle)
 
     @property
     def execution_id(self) -> identifier_pb2.WorkflowExecutionIdentifier:
         return self.record.id
+
+
+@dataclass
+class Parked:
+    """Not in Go: what the last TryMutateWorkflow of a workflow that changed nothing depended on outside its status.
+    Until one of these moves, another call would read the same things and change nothing again (the engine is
+    deterministic, and a call that changes nothing calls nothing on FlyteAdmin), so rounds skip it. Propeller
+    itself only handles a workflow when something enqueues it (controller.go: its informer, the launch-plan cache's
+    enqueueWorkflowForNodeUpdates, task plugins), or on the periodic re-evaluation."""
+
+    wake_round: Optional[int]  # the first round in which a running task's simulated attempt ends (Outcome.rounds)
+    deadline: Optional[dt.datetime]  # the earliest node deadline read: a round whose clock is past it may time out
+    children: list  # (execution key, what CheckLaunchPlanStatus made of its phase) for each child read
 
 
 @dataclass
@@ -792,7 +863,7 @@ class Predicate(enum.Enum):
     SKIP = 2
 
 
-def can_execute(dag: Dag, lookup: NodeLookup, node: core_workflow_pb2.Node, round_: int) -> Predicate:
+def can_execute(dag: Dag, lookup: NodeLookup, node: core_workflow_pb2.Node, mutation: int) -> Predicate:
     """predicate.go CanExecute: ready when every upstream node succeeded (and none changed this round); skipped
     when all are done and one was skipped, failed or timed out.
 
@@ -807,7 +878,7 @@ def can_execute(dag: Dag, lookup: NodeLookup, node: core_workflow_pb2.Node, roun
     skipped = own.upstream_skipped
     for index in range(own.ready_upstreams, len(upstream)):
         status = statuses.get(upstream[index], _NOT_STARTED)  # one GetNodeExecutionStatus would create: not started
-        if status.dirty_round == round_:
+        if status.dirty_mutation == mutation:
             return Predicate.NOT_READY
         phase = status.phase
         if phase is NodePhase.SKIPPED or phase is NodePhase.FAILED or phase is NodePhase.TIMED_OUT:
@@ -834,6 +905,9 @@ class Propeller:
         self.state = state
         self.admin = admin.FakeAdminService(state)
         self.round = 0
+        self.mutation = 0  # TryMutateWorkflow calls so far (several a round per workflow in a streak)
+        self._reads: Optional[Parked] = None  # what the current TryMutateWorkflow read outside the status
+        self._handlers = {kind: handler(self) for kind, handler in _HANDLERS.items()}  # stateless: one of each
         self.epoch = state._now()
         self.now = self.epoch
         self.workflows: dict = {}  # execution key -> WorkflowRun
@@ -886,7 +960,8 @@ class Propeller:
             for record in self._pending_records():
                 if self._pending(record):
                     run = self.workflows.get(record.key) or self._start(record)
-                    self._try_mutate(run)
+                    if run.parked is None or self._wakes(run):
+                        self._handle(run)
 
     def run_until_idle(self, max_rounds: int = 10_000) -> int:
         used = 0
@@ -934,19 +1009,66 @@ class Propeller:
         self.workflows[record.key] = run
         return run
 
-    def _try_mutate(self, run: WorkflowRun) -> None:
-        """handler.go TryMutateWorkflow + streak: an error drops the round's changes and counts a failed attempt."""
+    def _handle(self, run: WorkflowRun) -> None:
+        """handler.go Propeller.Handle: up to ``max-streak-length`` TryMutateWorkflow calls in a row for one workflow
+        (flytepropeller's "turbo mode"; its config.go default is 8, ``AdminState.max_streak_length`` here, 1 by
+        default), as long as each one changed the status; all of them at this round's simulated time."""
+        max_length = self.state.max_streak_length
+        if max_length <= 0:
+            max_length = 1
+        run.parked = None
+        for _ in range(max_length):
+            if not self._streak(run):
+                break
+
+    def _wakes(self, run: WorkflowRun) -> bool:
+        """Whether something a parked workflow's last call depended on has moved: FlyteAdmin aborting it, a child
+        ending (CheckLaunchPlanStatus tells only Succeeded, Failed, Aborted and missing from running), a task's
+        simulated attempt ending, or the clock passing a node deadline."""
+        parked = run.parked
+        if run.record.phase == WorkflowExecutionPhase.ABORTING:
+            return True
+        if parked.wake_round is not None and self.round >= parked.wake_round:
+            return True
+        if parked.deadline is not None and parked.deadline < self.now:
+            return True
+        executions = self.state.executions
+        for key, seen in parked.children:
+            if _child_state(executions.get(key)) != seen:
+                return True
+        return False
+
+    def _streak(self, run: WorkflowRun) -> bool:
+        """handler.go Propeller.streak: one TryMutateWorkflow; whether the streak goes on. It ends on an error
+        (RecordSystemError keeps only the failed attempt: "let us return, so that we can back-off gracefully"), when
+        the status is unchanged ("WF hasn't been updated in this round": WorkflowStatus.Equals) or when the
+        workflow has terminated ("Will not fast follow")."""
+        self.mutation += 1
+        was_terminated = run.status.phase.is_terminated
         saved = run.status.snapshot()
+        self._reads = reads = Parked(None, None, [])
         try:
-            if run.record.phase == WorkflowExecutionPhase.ABORTING or run.status.failed_attempts > MAX_WORKFLOW_RETRIES:
-                self._handle_aborted_workflow(run)
-            else:
-                self._handle_flyte_workflow(run)
+            self._try_mutate(run)
         except PropellerSystemError as err:
             self.errors.append(f"{run.record.name} round {self.round}: {err}")
             run.status = saved
             run.status.failed_attempts += 1  # RecordSystemError
             run.status.message = str(err)
+            return False
+        finally:
+            self._reads = None
+        if not was_terminated and run.status.equals(saved):
+            run.parked = reads  # nothing changed: nothing will until what it read moves (see Parked)
+            return False
+        return not run.status.phase.is_terminated
+
+    def _try_mutate(self, run: WorkflowRun) -> None:
+        """handler.go TryMutateWorkflow: a deleted workflow (FlyteAdmin's TerminateExecution) or one that failed too
+        often is aborted, any other one handled; a PropellerSystemError drops the call's changes (see _streak)."""
+        if run.record.phase == WorkflowExecutionPhase.ABORTING or run.status.failed_attempts > MAX_WORKFLOW_RETRIES:
+            self._handle_aborted_workflow(run)
+        else:
+            self._handle_flyte_workflow(run)
 
     # -- workflow: workflow/executor.go --------------------------------------------------------------
 
@@ -1077,34 +1199,37 @@ class Propeller:
 
     def _handler(self, node: core_workflow_pb2.Node) -> "NodeHandler":
         kind = node_kind(node)
-        handler = _HANDLERS.get(kind)
+        handler = self._handlers.get(kind)
         if handler is None:
             raise Unsupported(f"{kind} nodes ({node.id})")
-        return handler(self)
+        return handler
 
-    def is_max_parallelism_achieved(self, ctx: ExecContext, node: core_workflow_pb2.Node) -> bool:
+    def is_max_parallelism_achieved(self, ctx: ExecContext, dag: Dag, node_id: str) -> bool:
         """IsMaxParallelismAchieved: only task, array and launch-plan nodes are held back (0 disables)."""
         maximum = ctx.run.max_parallelism
-        if maximum == 0:
-            return False
-        if node_kind(node) in ("task", "array", "launch_plan"):
-            return ctx.control.parallelism >= maximum
-        return False
+        return maximum != 0 and node_id in dag.held_back and ctx.control.parallelism >= maximum
 
     def recursive_node_handler(
         self, ctx: ExecContext, dag: Dag, lookup: NodeLookup, node: core_workflow_pb2.Node
     ) -> VisitResult:
-        """RecursiveNodeHandler: handle the node, or, once it is done, go on downstream (depth first)."""
-        status = lookup.status(node.id)
+        """RecursiveNodeHandler: handle the node, or, once it is done, go on downstream (depth first). (Not in Go,
+        for speed: a node that handleNotYetStartedNode would find not ready again, by its memo, is passed at once.)"""
+        node_id = node.id
+        statuses = lookup.statuses
+        status = statuses.get(node_id)
+        if status is None:  # GetNodeExecutionStatus creates missing ones
+            status = statuses[node_id] = NodeStatus()
         phase = status.phase
         if phase in _CAN_HANDLE:
-            if status.dirty_round == self.round:
+            if status.dirty_mutation == self.mutation:
                 return RUNNING
-            if self.is_max_parallelism_achieved(ctx, node):
+            if self.is_max_parallelism_achieved(ctx, dag, node_id):
                 return RUNNING  # "Round will be short-circuited"
+            if phase is NodePhase.NOT_YET_STARTED and status.not_ready_at == (self.mutation, STATUS_CHANGES[0]):
+                return PENDING
             nctx = NodeContext(ctx, dag, lookup, node, status)
             return self.handle_node(nctx, self._handler(node))
-        if phase in (NodePhase.SUCCEEDED, NodePhase.SKIPPED, NodePhase.RECOVERED):
+        if phase is NodePhase.SUCCEEDED or phase is NodePhase.SKIPPED or phase is NodePhase.RECOVERED:
             return self.handle_downstream(ctx, dag, lookup, node)
         if phase == NodePhase.FAILED:
             self.handle_downstream(ctx, dag, lookup, node)
@@ -1126,20 +1251,23 @@ class Propeller:
         all_completed, partial = True, False
         on_complete = COMPLETE
         keep_going = ctx.run.on_failure == core_workflow_pb2.WorkflowMetadata.FAIL_AFTER_EXECUTABLE_NODES_COMPLETE
+        nodes, visit = dag.nodes, self.recursive_node_handler
         for node_id in downstream:
-            if node_id not in dag.nodes:
+            downstream_node = nodes.get(node_id)
+            if downstream_node is None:
                 message = f"failed to retrieve downstream node [{node_id}] for [{node.id}]"
                 return failed(_error(ErrorKind.SYSTEM, "BadSpecificationError", message))
-            state = self.recursive_node_handler(ctx, dag, lookup, dag.nodes[node_id])
-            if state.has_failed() or state.has_timed_out():
+            state = visit(ctx, dag, lookup, downstream_node)
+            phase = state.phase  # has_failed, has_timed_out, is_complete, partially_complete
+            if phase is Visit.FAILED or phase is Visit.TIMED_OUT:
                 if keep_going:
                     on_complete = state
                 else:
                     return state
-            elif not state.is_complete():
+            elif phase is not Visit.COMPLETE:
                 all_completed = False
-            if state.partially_complete():
-                partial = True
+                if phase is Visit.SUCCESS:
+                    partial = True
         if all_completed:
             return on_complete
         if partial:
@@ -1181,15 +1309,15 @@ class Propeller:
             return result
         if phase == NodePhase.FAILING:
             self.abort(nctx, handler, "node failing", final=False)
-            status.update_phase(NodePhase.FAILED, self.now, status.message, status.error, self.round)
+            status.update_phase(NodePhase.FAILED, self.now, status.message, status.error, self.mutation)
             return failed(status.error)
         if phase == NodePhase.TIMING_OUT:
             self.abort(nctx, handler, "node timed out", final=False)
-            status.update_phase(NodePhase.TIMED_OUT, self.now, status.message, status.error, self.round)
+            status.update_phase(NodePhase.TIMED_OUT, self.now, status.message, status.error, self.mutation)
             return TIMED_OUT
         if phase == NodePhase.SUCCEEDING:
             handler.finalize(nctx)
-            status.update_phase(NodePhase.SUCCEEDED, self.now, "completed successfully", None, self.round)
+            status.update_phase(NodePhase.SUCCEEDED, self.now, "completed successfully", None, self.mutation)
             return SUCCESS
         if phase == NodePhase.RETRYABLE_FAILURE:
             return self.handle_retryable_failure(nctx, handler)
@@ -1199,7 +1327,7 @@ class Propeller:
 
     def pre_execute(self, nctx: NodeContext) -> PhaseInfo:
         """preExecute: resolve the inputs once every upstream node succeeded; skip when one did not."""
-        predicate = can_execute(nctx.dag, nctx.lookup, nctx.node, self.round)
+        predicate = can_execute(nctx.dag, nctx.lookup, nctx.node, self.mutation)
         if predicate == Predicate.READY:
             inputs = None
             if nctx.node.id != START_NODE:
@@ -1217,7 +1345,7 @@ class Propeller:
         """handleNotYetStartedNode. (Not in Go, for speed: a node found not ready is not checked again in the same
         round until some node status changes; the traversal reaches an end-node once per finished upstream node.)"""
         status = nctx.status
-        memo = (self.round, STATUS_CHANGES[0])
+        memo = (self.mutation, STATUS_CHANGES[0])
         if status.not_ready_at == memo:
             return PENDING
         p = self.pre_execute(nctx)
@@ -1283,12 +1411,20 @@ class Propeller:
                     launched=p.launched,
                 )
             status.last_attempt_started_at = None  # ClearNodeStatus
-            status.dirty_round = self.round
+            status.dirty_mutation = self.mutation
         return p
 
     def _expired(self, since: Optional[dt.datetime], timeout: float) -> bool:
         """isTimeoutExpired, on the simulated clock."""
-        return since is not None and timeout != 0 and since + dt.timedelta(seconds=timeout) < self.now
+        if since is None or timeout == 0:
+            return False
+        deadline = since + dt.timedelta(seconds=timeout)
+        if deadline < self.now:
+            return True
+        reads = self._reads
+        if reads is not None and (reads.deadline is None or deadline < reads.deadline):
+            reads.deadline = deadline
+        return False
 
     def is_eligible_for_retry(self, nctx: NodeContext, err: ExecutionError) -> tuple[int, int, bool]:
         """isEligibleForRetry: SYSTEM errors against the 3 system retries, others against the node's attempts
@@ -1320,16 +1456,16 @@ class Propeller:
         status = nctx.status
         self.abort(nctx, handler, status.message, final=False)
         status.attempts += 1
-        status.update_phase(NodePhase.RUNNING, self.now, "retrying", None, self.round)
+        status.update_phase(NodePhase.RUNNING, self.now, "retrying", None, self.mutation)
         status.sub_nodes, status.task = {}, None
         status.workflow_phase, status.workflow_error = WorkflowNodePhase.UNDEFINED, None
-        status.dirty_round = self.round
+        status.dirty_mutation = self.mutation
         return PENDING
 
     def _update_node_status(self, phase: NodePhase, p: PhaseInfo, status: NodeStatus) -> None:
         """transformers.go UpdateNodeStatus."""
         if phase != status.phase or p.reason != status.message:
-            status.update_phase(phase, self.now, p.reason, p.err, self.round)
+            status.update_phase(phase, self.now, p.reason, p.err, self.mutation)
 
     # -- events ------------------------------------------------------------------------------------
 
@@ -1423,6 +1559,19 @@ class Propeller:
         return outcome if outcome is not None else Outcome.succeed()
 
 
+_RUNNING_CHILD = -1
+_ENDED_CHILD_PHASES = frozenset({WorkflowExecutionPhase.SUCCEEDED, WorkflowExecutionPhase.FAILED,
+                                 WorkflowExecutionPhase.ABORTED})  # fmt: skip
+
+
+def _child_state(record: Optional[ExecutionRecord]) -> Optional[int]:
+    """What CheckLaunchPlanStatus can tell of a child: missing (None), its phase once Succeeded, Failed or Aborted,
+    else running."""
+    if record is None:
+        return None
+    return record.phase if record.phase in _ENDED_CHILD_PHASES else _RUNNING_CHILD
+
+
 def _node_timeout(node: core_workflow_pb2.Node) -> float:
     """compiler/transformers/k8s/utils.go computeDeadline: the node's metadata.timeout (0: none)."""
     if not node.metadata.HasField("timeout"):
@@ -1492,6 +1641,11 @@ class TaskHandler(NodeHandler):
             if outcome.recoverable:  # ObservedExecutionError: PhaseRetryableFailure / PhasePermanentFailure
                 return info_retryable_failure_err(err)
             return info_failure_err(err)
+        reads = engine._reads
+        if outcome.rounds is not None and reads is not None:
+            ends = state.launched_round + outcome.rounds
+            if reads.wake_round is None or ends < reads.wake_round:
+                reads.wake_round = ends
         nctx.ctx.control.parallelism += 1
         return info_running()
 
@@ -1519,7 +1673,7 @@ class WorkflowNodeHandler(NodeHandler):
                 p = self.start_sub_workflow(nctx)
             else:
                 p = self.start_launch_plan(nctx)
-            status.set_workflow_state(WorkflowNodePhase.EXECUTING, None, engine.round)
+            status.set_workflow_state(WorkflowNodePhase.EXECUTING, None, engine.mutation)
             return p
         if status.workflow_phase == WorkflowNodePhase.EXECUTING:
             if node.HasField("sub_workflow_ref"):
@@ -1628,6 +1782,9 @@ class WorkflowNodeHandler(NodeHandler):
         if phase == WorkflowExecutionPhase.SUCCEEDED:
             nctx.status.outputs = record.outputs or literals_pb2.LiteralMap()
             return info_success(nctx.status.outputs, launched=child)
+        reads = self.engine._reads
+        if reads is not None:
+            reads.children.append((record.key, _RUNNING_CHILD))
         nctx.ctx.control.parallelism += 1
         return info_running()
 
@@ -1674,11 +1831,11 @@ class WorkflowNodeHandler(NodeHandler):
             return info_failure(ErrorKind.SYSTEM, "SubWorkflowExecutionFailed", str(err))
         state = engine.recursive_node_handler(ctx, dag, lookup, dag.nodes[START_NODE])
         if state.has_failed():
-            nctx.status.set_workflow_state(WorkflowNodePhase.FAILING, state.err, engine.round)
+            nctx.status.set_workflow_state(WorkflowNodePhase.FAILING, state.err, engine.mutation)
             return info_running()
         if state.has_timed_out():
             nctx.status.set_workflow_state(
-                WorkflowNodePhase.FAILING, _error(ErrorKind.USER, "Timeout", "Timeout in node"), engine.round
+                WorkflowNodePhase.FAILING, _error(ErrorKind.USER, "Timeout", "Timeout in node"), engine.mutation
             )
             return info_running()
         if state.is_complete():
