@@ -153,3 +153,36 @@ def test_local_and_version_and_do_not_execute_are_refused_with_the_command_drive
         result = drive(flyte, 3, *flag)
         assert result.exit_code == 2 and "--driver command registers none: drop one" in result.stderr
     assert runs(flyte) == []
+
+
+def test_thirty_kills_at_random_points_then_a_rerun_run_every_instant_exactly_once(flyte):
+    """Issue 15: the command, a real process, is killed (SIGKILL: no handler runs) 30 times at random points while it
+    launches and follows; the same command run once more finishes the backfill, and every instant ran exactly once."""
+    import os
+    import random
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    flyte.state.task_outcome = runs_lasting(rounds=600)  # about 3 s a run: the backfill outlives the 30 commands
+    flyte.state.start_propeller(interval=0.005)
+    n = 40
+    window = ["--from-date", START.isoformat(), "--to-date", (START + dt.timedelta(hours=n)).isoformat()]
+    command = [sys.executable, "-m", "flytekitplugins.backfill", LP_NAME, *window, "--driver", "command", "--parallel",
+               "--max-parallelism", "4", "--no-fail-fast", "--poll-interval", "0.01"]  # fmt: skip
+    draw = random.Random(15)
+    started_before_a_kill = []
+    for _ in range(30):
+        process = subprocess.Popen(command, env=flyte.env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(draw.uniform(0.4, 1.8))  # the import takes about a second: some kills come before any launch
+        started_before_a_kill.append(len(runs(flyte)))
+        ended_before_the_kill = sum(r.phase not in UNFINISHED_PHASES for r in runs(flyte))
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait(timeout=30)
+    assert ended_before_the_kill < n, "the backfill ended before the last kill: nothing was left to resume"
+    assert len(set(started_before_a_kill)) > 5, started_before_a_kill  # kills at many points of the backfill
+    final = subprocess.run(command, env=flyte.env(), capture_output=True, text=True, timeout=600)
+    assert final.returncode == 0, final.stderr
+    assert Counter(kickoff(r) for r in runs(flyte)) == Counter(hours(n))  # each instant once: nothing twice or skipped
+    assert flyte.state.max_concurrent(LP_NAME, UNFINISHED_PHASES) <= 4
