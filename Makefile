@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: demo test bench
+.PHONY: demo test check bench bench-in-flight
 
 $(VENV)/.installed: setup.py
 	@$(PYTHON) -c 'import sys; v = sys.version_info[:2]; sys.exit(0 if (3, 9) <= v < (3, 13) else "Python %d.%d: flytekit 1.16 needs Python 3.9 to 3.12; run make with PYTHON=python3.12 (or another)" % v)'
@@ -32,3 +32,6 @@ $(VENV)/.bench: $(VENV)/.installed
 
 bench: $(VENV)/.bench  ## print the benchmark table (croniter, the baseline's parser, comes with the bench extra)
 	$(PY) benchmarks/run.py
+
+bench-in-flight: $(VENV)/.installed  ## print the runs in flight of both drivers on the test backend
+	$(PY) benchmarks/in_flight.py
