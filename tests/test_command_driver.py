@@ -186,3 +186,21 @@ def test_thirty_kills_at_random_points_then_a_rerun_run_every_instant_exactly_on
     assert final.returncode == 0, final.stderr
     assert Counter(kickoff(r) for r in runs(flyte)) == Counter(hours(n))  # each instant once: nothing twice or skipped
     assert flyte.state.max_concurrent(LP_NAME, UNFINISHED_PHASES) <= 4
+
+
+def test_reprocess_failed_finds_the_command_driven_runs_and_reruns_only_the_failed_ones(flyte):
+    bad = {hours(12)[2], hours(12)[9]}
+    flyte.state.task_outcome = runs_lasting(rounds=2, failing=bad)
+    flyte.state.start_propeller(interval=0.002)
+    first = drive(flyte, 12, "--parallel", "--max-parallelism", "4", "--no-fail-fast")
+    assert first.exit_code == 1
+    assert all(r.request.spec.labels.values["backfill"] == r.name.rsplit("-", 1)[0] for r in runs(flyte))
+    flyte.state.task_outcome = runs_lasting(rounds=2)  # the fix is in
+    dry = drive(flyte, 12, "--parallel", "--max-parallelism", "4", "--no-fail-fast", "--reprocess", "failed", "--dry-run",
+                "--output", "json")  # fmt: skip
+    planned = json.loads(dry.stdout)
+    assert sorted(planned["instants"]) == sorted(t.isoformat().replace("+00:00", "Z") for t in bad)
+    assert all("succeeded" in s["reason"] and "backfill bf" in s["reason"] for s in planned["skipped"])
+    again = drive(flyte, 12, "--parallel", "--max-parallelism", "4", "--no-fail-fast", "--reprocess", "failed")
+    assert again.exit_code == 0, again.output
+    assert Counter(kickoff(r) for r in runs(flyte)) == Counter(hours(12) + sorted(bad))

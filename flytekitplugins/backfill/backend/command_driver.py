@@ -5,7 +5,8 @@ of its own, at most K at once, launching the next as one ends.
   ``N-<t as 20240302t080000z>``. Run again, the same command finds the runs it started (one paginated
   ListExecutions, filtered on the launch plan and the name) and launches only the rest; and as FlyteAdmin answers a
   second execution of a name ALREADY_EXISTS, a run is started once even by two commands racing.
-- Nothing is registered: the command needs to create and read executions of the launch plan.
+- Nothing is registered: the command needs to create and read executions of the launch plan. Each run carries the
+  label ``backfill=N``, by which ``--reprocess`` tells its instant and the console finds the backfill's runs.
 - Fail fast: after the first failed run nothing more is launched; the runs in flight then go on to their end and
   are named. Going on past failures: every run is launched.
 - The command must stay up: if it stops, the runs in flight go on, and the rest wait for the command to run again.
@@ -23,12 +24,13 @@ from flytekit.core.context_manager import FlyteContextManager
 from flytekit.core.options import Options
 from flytekit.core.type_engine import TypeEngine
 from flytekit.models import filters
+from flytekit.models.common import Labels
 from flytekit.models.core.identifier import WorkflowExecutionIdentifier
 from flytekit.remote import FlyteRemote
 from flytekit.remote.entities import FlyteLaunchPlan
 
 from ..core.plan import BackfillPlan
-from ..core.times import stamp
+from ..core.node_ids import BACKFILL_LABEL, run_name
 from ..flyte.launch_plans import input_types
 from .history import TERMINAL, list_executions, phase_name
 from .retries import FOLLOW, patience, with_backoff
@@ -36,11 +38,6 @@ from .status import BackfillStatus, InstantStatus
 
 UNFINISHED = ("UNDEFINED", "QUEUED", "RUNNING", "SUCCEEDING", "FAILING", "ABORTING")
 PENDING, NOT_RUN = "PENDING", "NOT_RUN"
-
-
-def run_name(backfill: str, instant: datetime) -> str:
-    """The execution name of one run of a command-driven backfill."""
-    return f"{backfill}-{stamp(instant)}"
 
 
 @dataclass
@@ -154,7 +151,8 @@ class _Launcher:
             "starting a run",
             lambda: self.remote.execute(
                 self.launch_plan, inputs=inputs, project=self.project, domain=self.domain, execution_name=name,
-                options=Options(), overwrite_cache=self.plan.overwrite_cache or None,
+                options=Options(labels=Labels({BACKFILL_LABEL: self.name})),
+                overwrite_cache=self.plan.overwrite_cache or None,
             ),
         )  # fmt: skip
         return phase_name(execution.closure.phase)

@@ -6,7 +6,9 @@ name) finds them all; what differs is how a run tells its instant:
 - a run started by a node of one of our backfills carries ``metadata.parent_node_execution``: in the node shape
   the node id ``b07-20240302t080000z`` names the instant; in a leaf piece the node id ``n<i>`` is the index into the
   piece's ``instants`` input (one call per piece);
-- runs started by hand carry neither and are left out.
+- a run the command launched (``--driver command``) carries the label ``backfill=<name>`` and its instant in its
+  name, ``<name>-20240302t080000z``;
+- runs started by hand carry none of these and are left out.
 Backfills of ours that are still running also cover the instants they have not started yet.
 """
 
@@ -23,7 +25,7 @@ from flytekit.models.core.identifier import WorkflowExecutionIdentifier
 from flytekit.models.execution import Execution, ExecutionMetadata
 from flytekit.remote import FlyteRemote
 
-from ..core.node_ids import PIECE_RUN_ID, instant_of_node_id
+from ..core.node_ids import BACKFILL_LABEL, PIECE_RUN_ID, instant_of_node_id, instant_of_run_name
 from ..core.reprocess import PastRun
 from .retries import with_backoff
 from ..core.schedules import in_window
@@ -129,6 +131,9 @@ def _attribute(run: Execution, reader: BackfillReader) -> Optional[Tuple[datetim
     metadata = run.spec.metadata
     if metadata.mode == ExecutionMetadata.ExecutionMode.SCHEDULED and metadata.scheduled_at:
         return as_utc(metadata.scheduled_at), "scheduled"
+    labels = run.spec.labels.values if run.spec.labels else {}
+    if BACKFILL_LABEL in labels and instant_of_run_name(run.id.name) is not None:  # launched by --driver command
+        return instant_of_run_name(run.id.name), f"backfill {labels[BACKFILL_LABEL]}"  # type: ignore[return-value]
     parent = metadata.parent_node_execution
     if parent is None or not parent.node_id:
         return None

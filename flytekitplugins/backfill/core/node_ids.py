@@ -1,4 +1,4 @@
-"""The node ids this plugin gives the runs of a backfill, and the instants they carry."""
+"""The node ids and execution names this plugin gives the runs of a backfill, and the instants they carry."""
 
 from __future__ import annotations
 
@@ -6,9 +6,24 @@ import re
 from datetime import datetime, timezone
 from typing import Optional
 
+from .times import stamp
+
 _STAMP = r"(\d{8}t\d{6}(?:\d{6})?z)"
 NODE_ID = re.compile(rf"^b\d*-{_STAMP}$")  # the node shape: b07-20240302t080000z (older: b-...)
 PIECE_RUN_ID = re.compile(r"^n(\d+)$")  # node i of a leaf piece runs instants[i] of the piece's input
+RUN_NAME = re.compile(rf"-{_STAMP}$")  # a run the command launched (--driver command): <backfill>-20240302t080000z
+BACKFILL_LABEL = "backfill"  # the label naming the backfill on each run the command launched
+
+
+def run_name(backfill: str, instant: datetime) -> str:
+    """The execution name of the run of ``instant`` in the command-driven backfill ``backfill``."""
+    return f"{backfill}-{stamp(instant)}"
+
+
+def instant_of_run_name(name: str) -> Optional[datetime]:
+    """The instant a command-driven run's name carries, or None."""
+    match = RUN_NAME.search(name)
+    return _parse_stamp(match[1]) if match else None
 
 
 def instant_of_node_id(node_id: str) -> Optional[datetime]:
