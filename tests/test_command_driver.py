@@ -204,3 +204,25 @@ def test_reprocess_failed_finds_the_command_driven_runs_and_reruns_only_the_fail
     again = drive(flyte, 12, "--parallel", "--max-parallelism", "4", "--no-fail-fast", "--reprocess", "failed")
     assert again.exit_code == 0, again.output
     assert Counter(kickoff(r) for r in runs(flyte)) == Counter(hours(12) + sorted(bad))
+
+
+def test_retry_failed_relaunches_the_failed_instants_under_a_retry_name(flyte):
+    bad = {hours(10)[1], hours(10)[6]}
+    failed_once = Counter()
+
+    def outcome(execution, node, inputs):
+        instant = inputs.literals["t"].scalar.primitive.datetime.ToDatetime().replace(tzinfo=dt.timezone.utc)
+        if instant in bad and not failed_once[instant]:
+            failed_once[instant] += 1
+            return Outcome.fail("flaky", rounds=2)
+        return Outcome.succeed(rounds=2)
+
+    flyte.state.task_outcome = outcome
+    flyte.state.start_propeller(interval=0.002)
+    result = drive(flyte, 10, "--parallel", "--max-parallelism", "3", "--no-fail-fast", "--retry-failed", "1",
+                   "--output", "json")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    status = json.loads(result.stdout)["status"]
+    assert status["counts"]["succeeded"] == 10 and status["counts"]["failed"] == 0
+    retried = sorted(kickoff(r) for r in runs(flyte) if "-retry1-" in r.name)
+    assert retried == sorted(bad) and len(runs(flyte)) == 12

@@ -275,7 +275,7 @@ def _run(ctx: click.Context, call: Call) -> int:
         _print_status(result, own.output, only_failed=False)
         return 0 if result.all_succeeded else 1
     start, end = resolve_window(own.from_date, own.to_date, own.backfill_window)
-    if own.retry_failed and not own.wait:
+    if own.retry_failed and not own.wait and call.request_options["driver"] != COMMAND:  # the command driver follows
         raise BackfillUsageError("--retry-failed relaunches failed runs after following the backfill: add --wait")
     if own.local:
         if call.request_options["reprocess"] != ALL or own.wait:
