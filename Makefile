@@ -20,7 +20,7 @@ demo: $(VENV)/.installed  ## backfill the example launch plan locally (reports l
 TIME_TESTS := tests/test_schedules.py tests/test_oracle.py tests/test_cron_grammar.py tests/test_builder.py \
 	tests/test_cli.py tests/test_cli_messages.py tests/test_local_runs.py tests/test_pieces.py \
 	tests/test_reprocess_rules.py tests/test_builtin_parity.py tests/test_interrupts.py tests/test_names.py \
-	tests/test_cli_inputs.py tests/test_local_files.py
+	tests/test_cli_inputs.py tests/test_local_files.py tests/test_request.py
 
 test: $(VENV)/.installed  ## run the test suite, then its date-sensitive part again with TZ=America/New_York
 	$(PY) -m pytest -q tests

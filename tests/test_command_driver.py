@@ -226,3 +226,15 @@ def test_retry_failed_relaunches_the_failed_instants_under_a_retry_name(flyte):
     assert status["counts"]["succeeded"] == 10 and status["counts"]["failed"] == 0
     retried = sorted(kickoff(r) for r in runs(flyte) if "-retry1-" in r.name)
     assert retried == sorted(bad) and len(runs(flyte)) == 12
+
+
+def test_ten_thousand_runs_stay_within_k_and_run_once(flyte):
+    """At 10,000 runs the command keeps within K (runs here end about as fast as the command launches, so fewer may
+    be in flight; benchmarks/in_flight.py measures the mean with runs that last) and runs every instant once."""
+    flyte.state.task_outcome = runs_lasting(rounds=2)
+    flyte.state.start_propeller(interval=0.002)
+    result = drive(flyte, 10_000, "--parallel", "--max-parallelism", "25", "--no-fail-fast", "--output", "json")
+    assert result.exit_code == 0, result.output
+    assert sorted(kickoff(r) for r in runs(flyte)) == hours(10_000)
+    assert flyte.state.max_concurrent(LP_NAME, UNFINISHED_PHASES) <= 25
+    assert json.loads(result.stdout)["status"]["counts"]["succeeded"] == 10_000

@@ -18,14 +18,15 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Tuple
 
 from flytekit.core.context_manager import FlyteContextManager
-from flytekit.core.options import Options
+from flytekit.exceptions.user import FlyteEntityAlreadyExistsException
 from flytekit.core.type_engine import TypeEngine
 from flytekit.models import filters
 from flytekit.models.common import Labels
-from flytekit.models.core.identifier import WorkflowExecutionIdentifier
+from flytekit.models.execution import ExecutionMetadata, ExecutionSpec
+from flytekit.models.literals import Literal, LiteralMap
 from flytekit.remote import FlyteRemote
 from flytekit.remote.entities import FlyteLaunchPlan
 
@@ -136,41 +137,44 @@ class _Launcher:
 
     def existing(self) -> Dict[datetime, str]:
         """The runs an earlier command started, by instant, with their phases."""
-        found = list_executions(self.remote, self.project, self.domain, self._filters())
-        return {self.names[run.id.name]: phase_name(run.closure.phase) for run in found if run.id.name in self.names}
+        return self._phases(self._filters())
 
     def launch(self, instant: datetime) -> str:
-        """Starts the run of ``instant`` (or finds it, if it was started already) and returns its phase."""
-        inputs: Dict[str, Any] = dict(self.overrides)
+        """Starts the run of ``instant``, one CreateExecution made as ``FlyteRemote.execute`` makes it (without its
+        second call, a read of what it created); a run found already started (ALREADY_EXISTS) is left as it is."""
+        inputs: Dict[str, Literal] = dict(self.overrides)
         if self.plan.kickoff_input:
             literal_type, python_type = self.types[self.plan.kickoff_input]
             ctx = FlyteContextManager.current_context()
             inputs[self.plan.kickoff_input] = TypeEngine.to_literal(ctx, instant, python_type, literal_type)
+        spec = ExecutionSpec(
+            self.launch_plan.id,
+            ExecutionMetadata(ExecutionMetadata.ExecutionMode.MANUAL, "placeholder", 0),  # FlyteAdmin sets the principal
+            overwrite_cache=self.plan.overwrite_cache or None,
+            labels=Labels({BACKFILL_LABEL: self.name}),
+        )
         name = run_name(self.name, instant)
-        execution = with_backoff(
-            "starting a run",
-            lambda: self.remote.execute(
-                self.launch_plan, inputs=inputs, project=self.project, domain=self.domain, execution_name=name,
-                options=Options(labels=Labels({BACKFILL_LABEL: self.name})),
-                overwrite_cache=self.plan.overwrite_cache or None,
-            ),
-        )  # fmt: skip
-        return phase_name(execution.closure.phase)
+        try:
+            with_backoff(
+                "starting a run",
+                lambda: self.remote.client.create_execution(self.project, self.domain, name, spec, LiteralMap(inputs)),
+            )
+        except FlyteEntityAlreadyExistsException:  # started by an earlier command, or this one's reply was lost
+            pass
+        return "QUEUED"
 
     def refresh(self, in_flight: List[datetime]) -> Dict[datetime, str]:
-        """The phases of the runs that were in flight: one list of those still unfinished, one read per run that
-        ended since."""
+        """The phases of the runs that were in flight: two list calls, whatever K is (the runs still unfinished, then
+        the runs among the others, which ended since)."""
         if not in_flight:
             return {}
         unfinished = filters.ValueIn("phase", list(UNFINISHED))
-        still = {
-            self.names[run.id.name]: phase_name(run.closure.phase)
-            for run in list_executions(self.remote, self.project, self.domain, self._filters(unfinished))
-            if run.id.name in self.names
-        }
-        for instant in in_flight:
-            if instant not in still:
-                ident = WorkflowExecutionIdentifier(self.project, self.domain, run_name(self.name, instant))
-                run = with_backoff("reading a run", lambda: self.remote.client.get_execution(ident))
-                still[instant] = phase_name(run.closure.phase)
+        still = self._phases(self._filters(unfinished))
+        ended = [run_name(self.name, t) for t in in_flight if t not in still]
+        if ended:
+            still.update(self._phases(self._filters(filters.ValueIn("name", ended))))
         return still
+
+    def _phases(self, which: List[filters.Filter]) -> Dict[datetime, str]:
+        found = list_executions(self.remote, self.project, self.domain, which)
+        return {self.names[run.id.name]: phase_name(run.closure.phase) for run in found if run.id.name in self.names}
