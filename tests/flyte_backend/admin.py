@@ -288,8 +288,8 @@ class ExecutionRecord:
     error: Optional[core_execution_pb2.ExecutionError] = None  # set by FAILING / FAILED events
     abort_principal: str = ""
 
-    @property
-    def key(self) -> ExecutionKey:
+    @functools.cached_property
+    def key(self) -> ExecutionKey:  # the id never changes
         return (self.id.project, self.id.domain, self.id.name)
 
     @property
@@ -762,11 +762,11 @@ class AdminState:
         self, launch_plan: Optional[str] = None, project: str = DEFAULT_PROJECT, domain: str = DEFAULT_DOMAIN
     ) -> list[str]:
         """Names of the executions of ``launch_plan`` in the order they first went RUNNING."""
-        order: list[str] = []
+        order: dict[str, None] = {}  # insertion-ordered, each name once
         for key, phase in self._phase_timeline(launch_plan, project, domain):
             if phase == Phase.RUNNING and key[2] not in order:
-                order.append(key[2])
-        return order
+                order[key[2]] = None
+        return list(order)
 
     def phases_of(self, name: str, project: str = DEFAULT_PROJECT, domain: str = DEFAULT_DOMAIN) -> list[int]:
         """Every phase an execution went through, in order."""
