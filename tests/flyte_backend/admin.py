@@ -141,10 +141,18 @@ def _copy(message: Message) -> Message:
     return clone
 
 
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+
+
 def _timestamp(moment: dt.datetime) -> Timestamp:
-    stamp = Timestamp()
-    stamp.FromDatetime(moment)
-    return stamp
+    """Timestamp.FromDatetime (a naive moment is UTC), without its time-tuple round trip."""
+    since = moment - (_EPOCH if moment.tzinfo is not None else _EPOCH.replace(tzinfo=None))
+    return Timestamp(seconds=since.days * 86400 + since.seconds, nanos=since.microseconds * 1000)
+
+
+def _datetime(stamp: Timestamp) -> dt.datetime:
+    """Timestamp.ToDatetime(dt.timezone.utc)."""
+    return _EPOCH + dt.timedelta(seconds=stamp.seconds, microseconds=stamp.nanos // 1000)
 
 
 def _page(items: list, request: Any, what: str) -> tuple[list, str]:
@@ -1483,7 +1491,7 @@ class FakeAdminService(admin_pb2_grpc.AdminServiceServicer):
                 f"Invalid phase change from {Phase.Name(current)} to {Phase.Name(phase)} for workflow execution"
                 f" {go_text(record.id)}",
             )
-        occurred_at = event.occurred_at.ToDatetime(dt.timezone.utc)
+        occurred_at = _datetime(event.occurred_at)
         self.state._set_phase(record, phase)
         record.updated_at = occurred_at
         if phase == Phase.RUNNING:
@@ -1498,8 +1506,8 @@ class FakeAdminService(admin_pb2_grpc.AdminServiceServicer):
         (transformers/node_execution.go CreateNodeExecutionModel), later ones update it (UpdateNodeExecutionModel)."""
         execution = self._execution(event.id.execution_id)
         rows = self.state.node_executions.setdefault(execution.key, {})
-        occurred_at = event.occurred_at.ToDatetime(dt.timezone.utc)
-        reported_at = event.reported_at.ToDatetime(dt.timezone.utc) if event.reported_at.seconds else occurred_at
+        occurred_at = _datetime(event.occurred_at)
+        reported_at = _datetime(event.reported_at) if event.reported_at.seconds else occurred_at
         row = rows.get(event.id.node_id)
         if row is None:
             parent = None

@@ -27,7 +27,6 @@ nodes (``on_failure``), caching, recovery executions, single-task executions (th
 from __future__ import annotations
 
 import base64
-import copy
 import datetime as dt
 import enum
 import inspect
@@ -570,7 +569,8 @@ class WorkflowStatus:
     def snapshot(self) -> "WorkflowStatus":
         """A copy to compare with (WorkflowStatus.Equals) and to roll back to (TryMutateWorkflow drops a failed
         round's changes): see _snapshot_nodes. Roll back with :meth:`restored`."""
-        saved = copy.copy(self)
+        saved = _new_status(WorkflowStatus)  # copy.copy, without its generic machinery
+        saved.__dict__.update(self.__dict__)
         saved.nodes = _snapshot_nodes(self.nodes)
         return saved
 
@@ -979,24 +979,30 @@ class Propeller:
 
     def run_round(self) -> None:
         with self.state.lock:
-            self.round += 1
-            self.now = self.epoch + dt.timedelta(seconds=self.state.round_seconds * self.round)
-            self.state._advance_clock(self.now)
-            workflows, pending = self.workflows, self._pending
-            for record in self._pending_records():
-                if pending(record):
-                    run = workflows.get(record.key) or self._start(record)
-                    if run.parked is None or self._wakes(run):
-                        self._handle(run)
+            self._round(self._pending_records())
+
+    def _round(self, records: list) -> None:
+        self.round += 1
+        self.now = self.epoch + dt.timedelta(seconds=self.state.round_seconds * self.round)
+        self.state._advance_clock(self.now)
+        workflows, pending = self.workflows, self._pending
+        for record in records:
+            if pending(record):
+                run = workflows.get(record.key) or self._start(record)
+                if run.parked is None or self._wakes(run):
+                    self._handle(run)
 
     def run_until_idle(self, max_rounds: int = 10_000) -> int:
         used = 0
-        while self.busy():
-            if used >= max_rounds:
-                raise RuntimeError(f"executions still running after {max_rounds} rounds")
-            self.run_round()
+        while True:
+            with self.state.lock:  # busy(), then run_round() on what it found
+                records = self._pending_records()
+                if not records:
+                    return used
+                if used >= max_rounds:
+                    raise RuntimeError(f"executions still running after {max_rounds} rounds")
+                self._round(records)
             used += 1
-        return used
 
     def _start(self, record: ExecutionRecord) -> WorkflowRun:
         """What FlyteAdmin hands propeller: compiler/transformers/k8s/workflow.go BuildFlyteWorkflow and
@@ -1291,6 +1297,7 @@ class Propeller:
         run, control, statuses = ctx.run, ctx.control, lookup.statuses
         keep_going = run.on_failure == _FAIL_AFTER_EXECUTABLE_NODES_COMPLETE
         visit, downstream_of, held_back, maximum = self._visit, self._downstream, dag.held_back, run.max_parallelism
+        downstream_map = dag.downstream
         for downstream_id in downstream:
             if downstream_id not in nodes:
                 message = f"failed to retrieve downstream node [{downstream_id}] for [{node_id}]"
@@ -1308,6 +1315,14 @@ class Propeller:
                         all_completed = False
                         continue
                 elif phase is NodePhase.SUCCEEDED:
+                    further = downstream_map.get(downstream_id)
+                    if further is not None and len(further) == 1:  # its one downstream node found not ready: Pending
+                        only = statuses.get(further[0])
+                        if only is not None and only.not_ready_at == STATUS_CHANGES[0] and further[0] in nodes and (
+                            only.phase is NodePhase.NOT_YET_STARTED
+                        ):
+                            all_completed = False
+                            continue
                     state = downstream_of(ctx, dag, lookup, downstream_id)
                     phase = state.phase
                     if phase is Visit.FAILED or phase is Visit.TIMED_OUT:
