@@ -633,11 +633,17 @@ def _nodes_equal(nodes: dict, others: dict) -> bool:
     A status the snapshot shares (an ended one) is the same object on both sides."""
     if len(nodes) != len(others):
         return False
+    not_started = NodePhase.NOT_YET_STARTED
     for node_id, status in nodes.items():
         other = others.get(node_id)
+        if other is status:
+            continue
         if other is None:
             return False
-        if other is not status and not _node_equals(status, other):
+        if other is _NOT_STARTED:  # all defaults, as every status is while not started (see _snapshot_nodes)
+            if status.phase is not not_started:
+                return False
+        elif not _node_equals(status, other):
             return False
     return True
 
@@ -659,7 +665,7 @@ def _node_equals(a: NodeStatus, b: NodeStatus) -> bool:
         and a.message == b.message
         and a.attempts == b.attempts
         and a.system_failures == b.system_failures
-        and _nodes_equal(a.sub_nodes, b.sub_nodes)
+        and ((not a.sub_nodes and not b.sub_nodes) or _nodes_equal(a.sub_nodes, b.sub_nodes))
         and a.workflow_phase is b.workflow_phase
         and a.workflow_error == b.workflow_error
         and a.error == b.error
