@@ -201,6 +201,7 @@ def test_verbose_shows_the_traceback_and_keeps_the_exit_code(verbose):
     assert "Traceback (most recent call last)" in result.stderr and "InvalidWindowError" in result.stderr
 
 
+@pytest.mark.slow
 def test_an_unreachable_backend_is_said_within_seconds_naming_the_endpoint(monkeypatch):
     """A backend this command never reached gets retryable.FIRST_CONTACT's four seconds: most likely a wrong endpoint."""
     env = {"FLYTE_PLATFORM_URL": "127.0.0.1:9", "FLYTE_PLATFORM_INSECURE": "True"}

@@ -112,6 +112,7 @@ def test_parallel_with_a_concurrency_limit_bounds_the_whole_backfill(admin):
     assert registered_instants(admin, execution) == [START + timedelta(hours=k) for k in range(5_000, 0, -1)]
 
 
+@pytest.mark.slow
 def test_the_builtin_fails_on_the_same_request(admin):
     with pytest.raises(FlyteInvalidInputException, match="exceeds limit"):
         admin.remote().launch_backfill(PROJECT, DOMAIN, START, START + timedelta(hours=10_000), LP_NAME)
