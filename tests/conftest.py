@@ -19,6 +19,13 @@ import flows  # noqa: E402
 from flyte_backend.admin import AdminServerHandle, running_admin_server  # noqa: E402
 
 
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", 'slow: takes more than about 3 s (2 cores): a wait on the wall clock or a run at scale; '
+        '`pytest -m "not slow" tests` leaves them out for a quick loop'
+    )
+
+
 @pytest.fixture
 def recorded():
     """The kickoff times tasks receive during one test."""

@@ -69,7 +69,7 @@ def runs(flyte):
     return flyte.state.executions_of(LP_NAME)
 
 
-@pytest.mark.parametrize("n", [10, 101, 250])
+@pytest.mark.parametrize("n", [10, 101, pytest.param(250, marks=pytest.mark.slow)])
 @pytest.mark.parametrize("k", [3, 10])
 @pytest.mark.parametrize("policy", ["--fail-fast", "--no-fail-fast"])
 def test_the_command_keeps_k_runs_in_flight_and_runs_every_instant_once(flyte, n, k, policy):
@@ -155,6 +155,7 @@ def test_local_and_version_and_do_not_execute_are_refused_with_the_command_drive
     assert runs(flyte) == []
 
 
+@pytest.mark.slow
 def test_thirty_kills_at_random_points_then_a_rerun_run_every_instant_exactly_once(flyte):
     """Issue 15: the command, a real process, is killed (SIGKILL: no handler runs) 30 times at random points while it
     launches and follows; the same command run once more finishes the backfill, and every instant ran exactly once."""
@@ -228,6 +229,7 @@ def test_retry_failed_relaunches_the_failed_instants_under_a_retry_name(flyte):
     assert retried == sorted(bad) and len(runs(flyte)) == 12
 
 
+@pytest.mark.slow
 def test_ten_thousand_runs_stay_within_k_and_run_once(flyte):
     """At 10,000 runs the command keeps within K (runs here end about as fast as the command launches, so fewer may
     be in flight; benchmarks/in_flight.py measures the mean with runs that last) and runs every instant once."""

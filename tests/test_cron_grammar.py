@@ -312,6 +312,7 @@ def assert_plugin_reads_it_as_robfig(expr, start, end):
         assert "followed by a space" in message
 
 
+@pytest.mark.slow
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(expression(), utc_window())
 def test_plugin_reads_every_form_as_robfig(expr, bounds):

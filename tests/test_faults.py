@@ -134,6 +134,7 @@ def test_a_briefly_unavailable_backend_is_waited_for(admin, quick, method, code,
     assert len(notices) == failures + 1 and f"at {admin.endpoint}" in notices[0] and "answered again" in notices[-1]
 
 
+@pytest.mark.slow
 def test_a_launch_rides_out_a_five_second_outage(admin, backoff_waits):
     """Issue 10 #14: the old budget of 3.5 s lost a launch to a 5 s restart of FlyteAdmin. The waits double up to
     LAUNCH's 8 s, so the backend is asked again at most 8 s after it is back, and that call is answered: after the
@@ -153,6 +154,7 @@ def test_a_launch_rides_out_a_five_second_outage(admin, backoff_waits):
     assert len(notices) == len(waits) + 1 and "answered again after" in notices[-1]
 
 
+@pytest.mark.slow
 def test_giving_up_says_what_to_do_and_the_second_run_finishes(admin, quick):
     admin.state.fail("CreateExecution", Code.UNAVAILABLE, times=None)  # the command dies between register and execute
     first = backfill(admin)
@@ -212,6 +214,7 @@ def test_the_loser_of_two_identical_commands_says_the_backfill_was_already_start
 DATES = (EXPECTED[0].replace(day=1), EXPECTED[-1])
 
 
+@pytest.mark.slow
 def test_a_stalled_backend_fails_within_the_step_budget(admin, monkeypatch, backoff_waits):
     """Issue 10 #13: a backend that accepts the connection and never answers. Every call has a deadline, and no
     attempt starts past the step's budget: one line and exit 1.
@@ -293,6 +296,7 @@ def test_a_message_over_the_size_limit_is_one_line_that_says_what_to_change():
 OUTAGE_SECONDS = 36.0
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(400)
 def test_wait_rides_out_a_half_minute_outage_and_says_so(admin):
     """Issue 10 #14: FlyteAdmin goes down for over half a minute (its server stopped, connections cut, propeller
@@ -345,6 +349,7 @@ def test_any_other_grpc_refusal_is_one_line_with_its_code(admin):
     assert admin.state.codes("CreateWorkflow").count(Code.PERMISSION_DENIED) == 1  # not retried: it would not pass
 
 
+@pytest.mark.slow
 def test_a_dry_run_that_loses_the_backend_after_reaching_it_says_it_starts_nothing(admin, quick):
     """--reprocess failed reads past runs after the launch plan: an outage there gives up without promising that a
     second run finishes anything, since a dry run starts nothing."""

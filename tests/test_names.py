@@ -80,6 +80,7 @@ def names_in_a_new_process(flows, region):
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+@pytest.mark.slow
 def test_the_same_request_gets_the_same_names_in_every_process_and_another_request_other_names(flows):
     first, again, other = (names_in_a_new_process(flows, region) for region in ("emea", "emea", "apac"))
     assert first == again

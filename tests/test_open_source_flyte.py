@@ -186,6 +186,7 @@ def test_a_backfill_without_failures_succeeds_and_newest_first_runs_newest_first
     assert truth.started[0] == hours(250)[-1]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "parallel, fail_fast, bad_index",
     [(False, True, 150), (False, False, 5_000), (True, True, 6_000), (True, False, 9_998)],
@@ -199,6 +200,7 @@ LATER = {"PENDING": 0, "QUEUED": 1, "RUNNING": 2, "SUCCEEDED": 3, "FAILED": 3}  
 LATER_TERMINAL = {"SUCCEEDED", "FAILED"}
 
 
+@pytest.mark.slow
 def test_following_a_pieces_backfill_reads_only_what_can_still_change(flyte):
     """Each poll shows what the backend ran so far; a piece that has ended is read once, never the launch plan's
     other runs, and a later poll costs fewer calls than the first."""
@@ -252,6 +254,7 @@ def registered_instants(flyte, top) -> List[dt.datetime]:
     return found
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("n", [100_000, 1_000_000])
 def test_registration_alone_at_scale(flyte, n):
     """Past 10,000 runs the instants travel in parts: no workflow closure and no launch plan's inputs (what an

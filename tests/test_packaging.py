@@ -7,9 +7,12 @@ import sys
 import zipfile
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.mark.slow
 def test_the_wheel_builds_without_warnings_and_declares_license_and_pythons(tmp_path):
     # Built from a copy without build/: setuptools reuses a checkout's build/lib, whose modules may be stale.
     source = tmp_path / "source"

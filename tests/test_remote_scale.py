@@ -120,6 +120,7 @@ def test_parallel_with_a_concurrency_limit_registers_one_bound_for_every_level(a
     [(4, ["--no-fail-fast"], 4), (9, ["--no-fail-fast"], 9), (5, ["--no-fail-fast"], 4), (5, [], 5)],
     ids=["continue-2x2", "continue-3x3", "continue-5-is-2x2", "fail-fast-one-piece-at-a-time"],
 )
+@pytest.mark.slow
 def test_parallel_with_a_concurrency_limit_bounds_the_whole_backfill(admin, limit, flags, most):
     """500 runs in 5 pieces of 100, run to the end on the test propeller: the runs of the launch plan RUNNING at the
     same time never exceed --max-parallelism across the whole tree, and reach the most the plan allows: the limit
@@ -140,6 +141,7 @@ def test_parallel_with_a_concurrency_limit_bounds_the_whole_backfill(admin, limi
     assert admin.state.internal_errors == [] and admin.state.propeller.errors == []
 
 
+@pytest.mark.slow
 def test_the_builtin_fails_on_the_same_request(admin):
     with pytest.raises(FlyteInvalidInputException, match="exceeds limit"):
         admin.remote().launch_backfill(PROJECT, DOMAIN, START, START + timedelta(hours=10_000), LP_NAME)

@@ -141,10 +141,18 @@ def _copy(message: Message) -> Message:
     return clone
 
 
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+
+
 def _timestamp(moment: dt.datetime) -> Timestamp:
-    stamp = Timestamp()
-    stamp.FromDatetime(moment)
-    return stamp
+    """Timestamp.FromDatetime (a naive moment is UTC), without its time-tuple round trip."""
+    since = moment - (_EPOCH if moment.tzinfo is not None else _EPOCH.replace(tzinfo=None))
+    return Timestamp(seconds=since.days * 86400 + since.seconds, nanos=since.microseconds * 1000)
+
+
+def _datetime(stamp: Timestamp) -> dt.datetime:
+    """Timestamp.ToDatetime(dt.timezone.utc)."""
+    return _EPOCH + dt.timedelta(seconds=stamp.seconds, microseconds=stamp.nanos // 1000)
 
 
 def _page(items: list, request: Any, what: str) -> tuple[list, str]:
@@ -288,8 +296,8 @@ class ExecutionRecord:
     error: Optional[core_execution_pb2.ExecutionError] = None  # set by FAILING / FAILED events
     abort_principal: str = ""
 
-    @property
-    def key(self) -> ExecutionKey:
+    @functools.cached_property
+    def key(self) -> ExecutionKey:  # the id never changes
         return (self.id.project, self.id.domain, self.id.name)
 
     @property
@@ -762,11 +770,11 @@ class AdminState:
         self, launch_plan: Optional[str] = None, project: str = DEFAULT_PROJECT, domain: str = DEFAULT_DOMAIN
     ) -> list[str]:
         """Names of the executions of ``launch_plan`` in the order they first went RUNNING."""
-        order: list[str] = []
+        order: dict[str, None] = {}  # insertion-ordered, each name once
         for key, phase in self._phase_timeline(launch_plan, project, domain):
             if phase == Phase.RUNNING and key[2] not in order:
-                order.append(key[2])
-        return order
+                order[key[2]] = None
+        return list(order)
 
     def phases_of(self, name: str, project: str = DEFAULT_PROJECT, domain: str = DEFAULT_DOMAIN) -> list[int]:
         """Every phase an execution went through, in order."""
@@ -1483,7 +1491,7 @@ class FakeAdminService(admin_pb2_grpc.AdminServiceServicer):
                 f"Invalid phase change from {Phase.Name(current)} to {Phase.Name(phase)} for workflow execution"
                 f" {go_text(record.id)}",
             )
-        occurred_at = event.occurred_at.ToDatetime(dt.timezone.utc)
+        occurred_at = _datetime(event.occurred_at)
         self.state._set_phase(record, phase)
         record.updated_at = occurred_at
         if phase == Phase.RUNNING:
@@ -1498,8 +1506,8 @@ class FakeAdminService(admin_pb2_grpc.AdminServiceServicer):
         (transformers/node_execution.go CreateNodeExecutionModel), later ones update it (UpdateNodeExecutionModel)."""
         execution = self._execution(event.id.execution_id)
         rows = self.state.node_executions.setdefault(execution.key, {})
-        occurred_at = event.occurred_at.ToDatetime(dt.timezone.utc)
-        reported_at = event.reported_at.ToDatetime(dt.timezone.utc) if event.reported_at.seconds else occurred_at
+        occurred_at = _datetime(event.occurred_at)
+        reported_at = _datetime(event.reported_at) if event.reported_at.seconds else occurred_at
         row = rows.get(event.id.node_id)
         if row is None:
             parent = None

@@ -27,7 +27,6 @@ nodes (``on_failure``), caching, recovery executions, single-task executions (th
 from __future__ import annotations
 
 import base64
-import copy
 import datetime as dt
 import enum
 import inspect
@@ -481,7 +480,8 @@ class WorkflowNodePhase(enum.Enum):
     FAILING = 2
 
 
-STATUS_CHANGES = [0]  # not in Go: bumped by every node status change, so an unchanged NOT_READY need not be redone
+STATUS_CHANGES = [0]  # not in Go: bumped by every node status change and every TryMutateWorkflow call, so that a
+# node found not ready need not be checked again until then
 
 
 @dataclass
@@ -517,7 +517,7 @@ class NodeStatus:
     dirty_mutation: int = -1
     ready_upstreams: int = 0  # not in Go: how many leading upstream nodes can_execute found ended before
     upstream_skipped: bool = False  # not in Go: whether one of those was skipped, failed or timed out
-    not_ready_at: tuple = ()  # not in Go: (mutation, STATUS_CHANGES) when the node was last found not ready
+    not_ready_at: int = -1  # not in Go: STATUS_CHANGES when the node was last found not ready
 
     def update_phase(
         self, phase: NodePhase, occurred_at: dt.datetime, reason: str, err: Optional[ExecutionError], mutation: int
@@ -567,11 +567,17 @@ class WorkflowStatus:
     outputs: Optional[literals_pb2.LiteralMap] = None
 
     def snapshot(self) -> "WorkflowStatus":
-        """A copy to roll back to (TryMutateWorkflow drops a failed round's changes). Statuses are copied; their
-        protos, errors and task states are replaced on change, never changed in place, so they are shared."""
-        saved = copy.copy(self)
+        """A copy to compare with (WorkflowStatus.Equals) and to roll back to (TryMutateWorkflow drops a failed
+        round's changes): see _snapshot_nodes. Roll back with :meth:`restored`."""
+        saved = _new_status(WorkflowStatus)  # copy.copy, without its generic machinery
+        saved.__dict__.update(self.__dict__)
         saved.nodes = _snapshot_nodes(self.nodes)
         return saved
+
+    def restored(self) -> "WorkflowStatus":
+        """This snapshot as a status to run on: each not-started node a status of its own."""
+        _restore_nodes(self.nodes)
+        return self
 
     def equals(self, other: "WorkflowStatus") -> bool:
         """workflow_status.go WorkflowStatus.Equals: failed attempts, phase, the output reference and every node
@@ -592,11 +598,20 @@ class WorkflowStatus:
 
 
 def _snapshot_nodes(nodes: dict) -> dict:
-    """Copies of the node statuses a round may change; an ended node's status never changes and is shared."""
+    """Copies of the node statuses a round may change. An ended node's status never changes and is shared; a node
+    not started yet is all defaults (only its start changes them, and the start node's outputs and a node's resolved
+    inputs, which are left out of NodeStatus.Equals, are set just before), so it is noted as _NOT_STARTED. Their
+    protos, errors and task states are replaced on change, never changed in place, so the copies share them."""
     copies = {}
     for node_id, status in nodes.items():
-        if status.phase in _ENDED_NODE_PHASES and not status.sub_nodes:
+        phase = status.phase
+        if phase in _ENDED_NODE_PHASES and not status.sub_nodes:
             copies[node_id] = status
+            continue
+        if phase is NodePhase.NOT_YET_STARTED and status.inputs is None and status.outputs is None and (
+            status.task is None and status.attempts == 0 and not status.sub_nodes
+        ):
+            copies[node_id] = _NOT_STARTED  # never changed itself: _restore_nodes replaces it
             continue
         saved = _new_status(NodeStatus)  # copy.copy, without its generic machinery
         saved.__dict__.update(status.__dict__)
@@ -605,16 +620,30 @@ def _snapshot_nodes(nodes: dict) -> dict:
     return copies
 
 
+def _restore_nodes(nodes: dict) -> None:
+    for node_id, status in nodes.items():
+        if status is _NOT_STARTED:
+            nodes[node_id] = NodeStatus()  # its memo fields (not in Go) start again from nothing
+        elif status.sub_nodes:
+            _restore_nodes(status.sub_nodes)
+
+
 def _nodes_equal(nodes: dict, others: dict) -> bool:
     """The node-status maps of WorkflowStatus.Equals and NodeStatus.Equals (SubNodeStatus): same keys, equal statuses.
     A status the snapshot shares (an ended one) is the same object on both sides."""
     if len(nodes) != len(others):
         return False
+    not_started = NodePhase.NOT_YET_STARTED
     for node_id, status in nodes.items():
         other = others.get(node_id)
+        if other is status:
+            continue
         if other is None:
             return False
-        if other is not status and not _node_equals(status, other):
+        if other is _NOT_STARTED:  # all defaults, as every status is while not started (see _snapshot_nodes)
+            if status.phase is not not_started:
+                return False
+        elif not _node_equals(status, other):
             return False
     return True
 
@@ -636,7 +665,7 @@ def _node_equals(a: NodeStatus, b: NodeStatus) -> bool:
         and a.message == b.message
         and a.attempts == b.attempts
         and a.system_failures == b.system_failures
-        and _nodes_equal(a.sub_nodes, b.sub_nodes)
+        and ((not a.sub_nodes and not b.sub_nodes) or _nodes_equal(a.sub_nodes, b.sub_nodes))
         and a.workflow_phase is b.workflow_phase
         and a.workflow_error == b.workflow_error
         and a.error == b.error
@@ -891,6 +920,7 @@ def can_execute(dag: Dag, lookup: NodeLookup, node: core_workflow_pb2.Node, muta
 
 
 _NOT_STARTED = NodeStatus()
+_FAIL_AFTER_EXECUTABLE_NODES_COMPLETE = core_workflow_pb2.WorkflowMetadata.FAIL_AFTER_EXECUTABLE_NODES_COMPLETE
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -944,7 +974,8 @@ class Propeller:
         for record in sorted(new, key=lambda r: r.seq):
             self._active[record.key] = record
             self._last_seq = max(self._last_seq, record.seq)
-        for key in [k for k, record in self._active.items() if not self._pending(record)]:
+        pending = self._pending
+        for key in [k for k, record in self._active.items() if not pending(record)]:
             del self._active[key]
         return list(self._active.values())
 
@@ -954,23 +985,30 @@ class Propeller:
 
     def run_round(self) -> None:
         with self.state.lock:
-            self.round += 1
-            self.now = self.epoch + dt.timedelta(seconds=self.state.round_seconds * self.round)
-            self.state._advance_clock(self.now)
-            for record in self._pending_records():
-                if self._pending(record):
-                    run = self.workflows.get(record.key) or self._start(record)
-                    if run.parked is None or self._wakes(run):
-                        self._handle(run)
+            self._round(self._pending_records())
+
+    def _round(self, records: list) -> None:
+        self.round += 1
+        self.now = self.epoch + dt.timedelta(seconds=self.state.round_seconds * self.round)
+        self.state._advance_clock(self.now)
+        workflows, pending = self.workflows, self._pending
+        for record in records:
+            if pending(record):
+                run = workflows.get(record.key) or self._start(record)
+                if run.parked is None or self._wakes(run):
+                    self._handle(run)
 
     def run_until_idle(self, max_rounds: int = 10_000) -> int:
         used = 0
-        while self.busy():
-            if used >= max_rounds:
-                raise RuntimeError(f"executions still running after {max_rounds} rounds")
-            self.run_round()
+        while True:
+            with self.state.lock:  # busy(), then run_round() on what it found
+                records = self._pending_records()
+                if not records:
+                    return used
+                if used >= max_rounds:
+                    raise RuntimeError(f"executions still running after {max_rounds} rounds")
+                self._round(records)
             used += 1
-        return used
 
     def _start(self, record: ExecutionRecord) -> WorkflowRun:
         """What FlyteAdmin hands propeller: compiler/transformers/k8s/workflow.go BuildFlyteWorkflow and
@@ -1044,6 +1082,7 @@ class Propeller:
         the status is unchanged ("WF hasn't been updated in this round": WorkflowStatus.Equals) or when the
         workflow has terminated ("Will not fast follow")."""
         self.mutation += 1
+        STATUS_CHANGES[0] += 1  # a node's not-ready memo is for one call
         was_terminated = run.status.phase.is_terminated
         saved = run.status.snapshot()
         self._reads = reads = Parked(None, None, [])
@@ -1051,7 +1090,7 @@ class Propeller:
             self._try_mutate(run)
         except PropellerSystemError as err:
             self.errors.append(f"{run.record.name} round {self.round}: {err}")
-            run.status = saved
+            run.status = saved.restored()
             run.status.failed_attempts += 1  # RecordSystemError
             run.status.message = str(err)
             return False
@@ -1212,9 +1251,12 @@ class Propeller:
     def recursive_node_handler(
         self, ctx: ExecContext, dag: Dag, lookup: NodeLookup, node: core_workflow_pb2.Node
     ) -> VisitResult:
-        """RecursiveNodeHandler: handle the node, or, once it is done, go on downstream (depth first). (Not in Go,
-        for speed: a node that handleNotYetStartedNode would find not ready again, by its memo, is passed at once.)"""
-        node_id = node.id
+        """RecursiveNodeHandler: handle the node, or, once it is done, go on downstream (depth first)."""
+        return self._visit(ctx, dag, lookup, node.id)
+
+    def _visit(self, ctx: ExecContext, dag: Dag, lookup: NodeLookup, node_id: str) -> VisitResult:
+        """RecursiveNodeHandler by node id. (Not in Go, for speed: a node that handleNotYetStartedNode would find not
+        ready again, by its memo, is passed at once.)"""
         statuses = lookup.statuses
         status = statuses.get(node_id)
         if status is None:  # GetNodeExecutionStatus creates missing ones
@@ -1225,17 +1267,18 @@ class Propeller:
                 return RUNNING
             if self.is_max_parallelism_achieved(ctx, dag, node_id):
                 return RUNNING  # "Round will be short-circuited"
-            if phase is NodePhase.NOT_YET_STARTED and status.not_ready_at == (self.mutation, STATUS_CHANGES[0]):
+            if phase is NodePhase.NOT_YET_STARTED and status.not_ready_at == STATUS_CHANGES[0]:
                 return PENDING
+            node = dag.nodes[node_id]
             nctx = NodeContext(ctx, dag, lookup, node, status)
             return self.handle_node(nctx, self._handler(node))
         if phase is NodePhase.SUCCEEDED or phase is NodePhase.SKIPPED or phase is NodePhase.RECOVERED:
-            return self.handle_downstream(ctx, dag, lookup, node)
-        if phase == NodePhase.FAILED:
-            self.handle_downstream(ctx, dag, lookup, node)
+            return self._downstream(ctx, dag, lookup, node_id)
+        if phase is NodePhase.FAILED:
+            self._downstream(ctx, dag, lookup, node_id)
             return failed(status.error)
-        if phase == NodePhase.TIMED_OUT:
-            self.handle_downstream(ctx, dag, lookup, node)
+        if phase is NodePhase.TIMED_OUT:
+            self._downstream(ctx, dag, lookup, node_id)
             return TIMED_OUT
         raise PropellerSystemError(f"Should never reach here. Current Phase: {phase.value}")
 
@@ -1245,19 +1288,60 @@ class Propeller:
         """handleDownstream: visit the downstream nodes in their (sorted) order. FAIL_IMMEDIATELY returns at the
         first failed or timed-out one; FAIL_AFTER_EXECUTABLE_NODES_COMPLETE goes on and returns the last failure
         once everything is complete."""
-        downstream = dag.from_node(node.id)
+        return self._downstream(ctx, dag, lookup, node.id)
+
+    def _downstream(self, ctx: ExecContext, dag: Dag, lookup: NodeLookup, node_id: str) -> VisitResult:
+        """handleDownstream by node id."""
+        nodes = dag.nodes
+        if node_id not in nodes:  # WorkflowSpec.FromNode
+            raise PropellerSystemError(f"Bad Node [{node_id}], is not defined in the Workflow")
+        downstream = dag.downstream.get(node_id)
         if not downstream:
             return COMPLETE
         all_completed, partial = True, False
         on_complete = COMPLETE
-        keep_going = ctx.run.on_failure == core_workflow_pb2.WorkflowMetadata.FAIL_AFTER_EXECUTABLE_NODES_COMPLETE
-        nodes, visit = dag.nodes, self.recursive_node_handler
-        for node_id in downstream:
-            downstream_node = nodes.get(node_id)
-            if downstream_node is None:
-                message = f"failed to retrieve downstream node [{node_id}] for [{node.id}]"
+        run, control, statuses = ctx.run, ctx.control, lookup.statuses
+        keep_going = run.on_failure == _FAIL_AFTER_EXECUTABLE_NODES_COMPLETE
+        visit, downstream_of, held_back, maximum = self._visit, self._downstream, dag.held_back, run.max_parallelism
+        downstream_map = dag.downstream
+        for downstream_id in downstream:
+            if downstream_id not in nodes:
+                message = f"failed to retrieve downstream node [{downstream_id}] for [{node_id}]"
                 return failed(_error(ErrorKind.SYSTEM, "BadSpecificationError", message))
-            state = visit(ctx, dag, lookup, downstream_node)
+            # (Not in Go, for speed: what _visit would do without a call, where it does nothing but answer Running or
+            # Pending, which count the same here: a node changed in this call, held back by max parallelism, or found
+            # not ready before in this call; and an ended node goes straight on downstream.)
+            status = statuses.get(downstream_id)
+            if status is not None:
+                phase = status.phase
+                if phase is NodePhase.NOT_YET_STARTED:
+                    if status.not_ready_at == STATUS_CHANGES[0] or (
+                        maximum and downstream_id in held_back and control.parallelism >= maximum
+                    ):
+                        all_completed = False
+                        continue
+                elif phase is NodePhase.SUCCEEDED:
+                    further = downstream_map.get(downstream_id)
+                    if further is not None and len(further) == 1:  # its one downstream node found not ready: Pending
+                        only = statuses.get(further[0])
+                        if only is not None and only.not_ready_at == STATUS_CHANGES[0] and further[0] in nodes and (
+                            only.phase is NodePhase.NOT_YET_STARTED
+                        ):
+                            all_completed = False
+                            continue
+                    state = downstream_of(ctx, dag, lookup, downstream_id)
+                    phase = state.phase
+                    if phase is Visit.FAILED or phase is Visit.TIMED_OUT:
+                        if keep_going:
+                            on_complete = state
+                        else:
+                            return state
+                    elif phase is not Visit.COMPLETE:
+                        all_completed = False
+                        if phase is Visit.SUCCESS:
+                            partial = True
+                    continue
+            state = visit(ctx, dag, lookup, downstream_id)
             phase = state.phase  # has_failed, has_timed_out, is_complete, partially_complete
             if phase is Visit.FAILED or phase is Visit.TIMED_OUT:
                 if keep_going:
@@ -1345,7 +1429,7 @@ class Propeller:
         """handleNotYetStartedNode. (Not in Go, for speed: a node found not ready is not checked again in the same
         round until some node status changes; the traversal reaches an end-node once per finished upstream node.)"""
         status = nctx.status
-        memo = (self.mutation, STATUS_CHANGES[0])
+        memo = STATUS_CHANGES[0]
         if status.not_ready_at == memo:
             return PENDING
         p = self.pre_execute(nctx)
