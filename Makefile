@@ -30,6 +30,9 @@ $(VENV)/.bench: $(VENV)/.installed
 	$(PY) -m pip install --quiet -e '.[test,bench]'
 	touch $@
 
+check: $(VENV)/.installed  ## the quick loop while editing: every test but those marked slow (about a minute)
+	$(PY) -m pytest -q -m "not slow" tests
+
 bench: $(VENV)/.bench  ## print the benchmark table (croniter, the baseline's parser, comes with the bench extra)
 	$(PY) benchmarks/run.py
 

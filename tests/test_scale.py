@@ -39,6 +39,7 @@ def test_max_nodes_is_configurable_and_shape_can_be_forced():
         plan_backfill(START, START + timedelta(hours=101), hourly_lp, shape="nodes")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("max_nodes", [100, 12], ids=["leaf-pieces", "parts"])
 def test_serial_thousand_run_backfill_runs_each_instant_once_in_order_locally(recorded, max_nodes):
     wf, first, last = create_backfill_workflow(START, START + timedelta(hours=1000), hourly_lp, max_nodes=max_nodes)
@@ -65,6 +66,7 @@ def first_leaf(workflow):
     return piece
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("policy", [None, CONTINUE], ids=["fail-fast", "continue"])
 def test_a_parallel_thousand_run_backfill_unchains_its_runs_and_runs_locally_like_the_serial_one(recorded, policy):
     """What --parallel changes is what a backend runs: under fail-fast the runs of a leaf piece (10 of 100) are
