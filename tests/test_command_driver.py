@@ -240,3 +240,17 @@ def test_ten_thousand_runs_stay_within_k_and_run_once(flyte):
     assert sorted(kickoff(r) for r in runs(flyte)) == hours(10_000)
     assert flyte.state.max_concurrent(LP_NAME, UNFINISHED_PHASES) <= 25
     assert json.loads(result.stdout)["status"]["counts"]["succeeded"] == 10_000
+
+
+def test_launch_backfill_drives_from_python_and_returns_how_the_runs_ended(flyte):
+    from flytekitplugins.backfill import launch_backfill
+
+    flyte.state.task_outcome = runs_lasting(rounds=2)
+    flyte.state.start_propeller(interval=0.002)
+    seen = []
+    launched = launch_backfill(flyte.remote(), LP_NAME, START, START + dt.timedelta(hours=8), driver="command",
+                               parallel=True, max_parallelism=3, poll_interval=0.01, on_update=seen.append)  # fmt: skip
+    assert launched.execution is None and launched.workflow is None
+    status = launched.driven.status()
+    assert status.all_succeeded and [r.instant for r in status.runs] == hours(8)
+    assert seen and seen[-1].all_succeeded and sorted(kickoff(r) for r in runs(flyte)) == hours(8)
