@@ -36,9 +36,9 @@ from ..flyte.launch_plans import input_types
 from .history import TERMINAL, list_executions, phase_name
 from .retries import FOLLOW, patience, with_backoff
 from .status import BackfillStatus, InstantStatus
+from .tree_status import NOT_RUN, PENDING
 
 UNFINISHED = ("UNDEFINED", "QUEUED", "RUNNING", "SUCCEEDING", "FAILING", "ABORTING")
-PENDING, NOT_RUN = "PENDING", "NOT_RUN"
 
 
 @dataclass
