@@ -1,3 +1,4 @@
+import gc
 import inspect
 import os
 import sys
@@ -17,6 +18,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import flows  # noqa: E402
 from flyte_backend.admin import AdminServerHandle, running_admin_server  # noqa: E402
+
+
+def pytest_collection_finish(session):
+    """Plain Python waste: the tests at scale make millions of objects, and with Python's default thresholds the
+    collector goes through all of them (and every module flytekit imported) dozens of times. Modules loaded so far
+    are kept out of its way, and it runs about 15 times less often; garbage is collected all the same."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(10_000, 20, 20)
 
 
 def pytest_configure(config):

@@ -6,7 +6,10 @@ round (children of launch-plan nodes) are first handled in the next round. Each 
 ``AdminState.round_seconds`` (60 s by default): node timeouts and the test's task durations are measured on it.
 Handle makes up to ``AdminState.max_streak_length`` TryMutateWorkflow calls in a row while the workflow's status keeps
 changing (propeller's ``max-streak-length``, "turbo mode": 8 in its default config, 1 here unless a test turns it
-up, so that by default a round is one transition).
+up, so that by default a round is one transition). A workflow whose last call changed nothing sits out the rounds
+until something it read moves (a child ending, its task's simulated attempt ending, a node deadline passing, an
+abort: :class:`Parked`), as propeller handles a workflow only when something enqueues it; that call would change
+nothing again, so the calls, events and rounds are the same as if every round handled it.
 
 Drive it through the :class:`~flyte_backend.admin.AdminState` (``run_round``, ``run_until_idle``, ``start_propeller``);
 nothing runs unless a test asks, so records seeded by hand and ``set_execution_phase`` keep working. Every function
