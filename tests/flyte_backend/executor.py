@@ -175,6 +175,8 @@ def go_duration(seconds: float) -> str:
 class WorkflowPhase(enum.Enum):
     """v1alpha1.WorkflowPhase."""
 
+    __hash__ = object.__hash__  # members are singletons compared by identity; Enum's hash(name) is slow in sets
+
     READY = "Ready"
     RUNNING = "Running"
     SUCCEEDING = "Succeeding"
@@ -961,10 +963,12 @@ class Propeller:
         return None if workflow is None else workflow.closure.compiled_workflow
 
     def _pending(self, record: ExecutionRecord) -> bool:
-        if record.phase in admin._TERMINAL_PHASES:  # reported done (or set by hand): not run any more
+        if record.phase in _TERMINAL_EXECUTION_PHASES:  # reported done (or set by hand): not run any more
             return False
         run = self.workflows.get(record.key)
-        return (run is None and self.runs(record)) or (run is not None and not run.status.phase.is_terminated)
+        if run is None:
+            return self.runs(record)
+        return run.status.phase not in _TERMINATED_WORKFLOW_PHASES
 
     def _pending_records(self) -> list:
         """The executions still to run, in creation order. Executions are only ever added at the end of the admin's
@@ -1067,7 +1071,7 @@ class Propeller:
         ending (CheckLaunchPlanStatus tells only Succeeded, Failed, Aborted and missing from running), a task's
         simulated attempt ending, or the clock passing a node deadline."""
         parked = run.parked
-        if run.record.phase == WorkflowExecutionPhase.ABORTING:
+        if run.record.phase == _ABORTING:
             return True
         if parked.wake_round is not None and self.round >= parked.wake_round:
             return True
@@ -1107,7 +1111,7 @@ class Propeller:
     def _try_mutate(self, run: WorkflowRun) -> None:
         """handler.go TryMutateWorkflow: a deleted workflow (FlyteAdmin's TerminateExecution) or one that failed too
         often is aborted, any other one handled; a PropellerSystemError drops the call's changes (see _streak)."""
-        if run.record.phase == WorkflowExecutionPhase.ABORTING or run.status.failed_attempts > MAX_WORKFLOW_RETRIES:
+        if run.record.phase == _ABORTING or run.status.failed_attempts > MAX_WORKFLOW_RETRIES:
             self._handle_aborted_workflow(run)
         else:
             self._handle_flyte_workflow(run)
@@ -1647,6 +1651,9 @@ class Propeller:
 
 
 _RUNNING_CHILD = -1
+_ABORTING = WorkflowExecutionPhase.ABORTING
+_TERMINAL_EXECUTION_PHASES = frozenset(admin._TERMINAL_PHASES)
+_TERMINATED_WORKFLOW_PHASES = frozenset({WorkflowPhase.SUCCESS, WorkflowPhase.FAILED, WorkflowPhase.ABORTED})
 _ENDED_CHILD_PHASES = frozenset({WorkflowExecutionPhase.SUCCEEDED, WorkflowExecutionPhase.FAILED,
                                  WorkflowExecutionPhase.ABORTED})  # fmt: skip
 
