@@ -22,16 +22,19 @@ TIME_TESTS := tests/test_schedules.py tests/test_oracle.py tests/test_cron_gramm
 	tests/test_reprocess_rules.py tests/test_builtin_parity.py tests/test_interrupts.py tests/test_names.py \
 	tests/test_cli_inputs.py tests/test_local_files.py tests/test_request.py
 
+# Tests run in WORKERS processes (pytest-xdist): every test starts its own backend on a port of its own.
+WORKERS ?= 2
+
 test: $(VENV)/.installed  ## run the test suite, then its date-sensitive part again with TZ=America/New_York
-	$(PY) -m pytest -q tests
-	TZ=America/New_York $(PY) -m pytest -q $(TIME_TESTS)
+	$(PY) -m pytest -q -n $(WORKERS) tests
+	TZ=America/New_York $(PY) -m pytest -q -n $(WORKERS) $(TIME_TESTS)
 
 $(VENV)/.bench: $(VENV)/.installed
 	$(PY) -m pip install --quiet -e '.[test,bench]'
 	touch $@
 
 check: $(VENV)/.installed  ## the quick loop while editing: every test but those marked slow (about a minute)
-	$(PY) -m pytest -q -m "not slow" tests
+	$(PY) -m pytest -q -n $(WORKERS) -m "not slow" tests
 
 bench: $(VENV)/.bench  ## print the benchmark table (croniter, the baseline's parser, comes with the bench extra)
 	$(PY) benchmarks/run.py

@@ -14,6 +14,7 @@ test_requires = [
     "pytest-mock>=3",
     "hypothesis>=6",
     "pytest-timeout>=2",
+    "pytest-xdist>=3",  # make test runs the suite in two processes
 ]
 
 __version__ = "0.1.0"
