@@ -254,3 +254,21 @@ def test_launch_backfill_drives_from_python_and_returns_how_the_runs_ended(flyte
     status = launched.driven.status()
     assert status.all_succeeded and [r.instant for r in status.runs] == hours(8)
     assert seen and seen[-1].all_succeeded and sorted(kickoff(r) for r in runs(flyte)) == hours(8)
+
+
+def test_status_of_a_command_driven_backfill_lists_the_runs_it_launched(flyte):
+    bad = hours(6)[4]
+    flyte.state.task_outcome = runs_lasting(rounds=2, failing={bad})
+    flyte.state.start_propeller(interval=0.002)
+    first = drive(flyte, 6, "--parallel", "--max-parallelism", "2", "--no-fail-fast", "--retry-failed", "1",
+                  "--output", "json")  # fmt: skip
+    name = json.loads(first.stdout)["execution_name"]
+    assert any(r.name.startswith(f"{name}-retry1-") for r in runs(flyte))  # another backfill whose names begin alike
+    status = CliRunner().invoke(pyflyte, ["backfill", "--status", name, "--output", "json"], env=flyte.env())
+    assert status.exit_code == 1  # one run failed
+    out = json.loads(status.stdout)
+    assert [r["instant"] for r in out["runs"]] == [t.isoformat().replace("+00:00", "Z") for t in hours(6)]
+    assert [r["status"] for r in out["runs"]] == ["SUCCEEDED"] * 4 + ["FAILED", "SUCCEEDED"]
+    assert out["phase"] == "FAILED" and out["launch_plan"] == LP_NAME and out["runs"][4]["execution"] == f"{name}-20240101t050000z"
+    unknown = CliRunner().invoke(pyflyte, ["backfill", "--status", "bf0000000000000000ff"], env=flyte.env())
+    assert unknown.exit_code == 2 and "no execution 'bf0000000000000000ff'" in unknown.stderr

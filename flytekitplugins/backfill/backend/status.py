@@ -8,11 +8,13 @@ from datetime import datetime
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from flytekit.exceptions.user import FlyteEntityNotExistException
+from flytekit.models import filters
 from flytekit.models.core.identifier import WorkflowExecutionIdentifier
 from flytekit.remote import FlyteRemote
 
 from ..core.errors import UnknownBackfillError
-from .history import TERMINAL, backfill_template, phase_name, target_of_backfill
+from ..core.node_ids import BACKFILL_LABEL, instant_of_run_name
+from .history import TERMINAL, backfill_template, list_executions, phase_name, target_of_backfill
 from ..core.reprocess import PastRun
 from .retries import FOLLOW, patience, with_backoff
 from ..core.times import iso_utc
@@ -97,7 +99,12 @@ def backfill_status(
     try:
         execution = with_backoff("reading the backfill", lambda: remote.client.get_execution(execution_id))
     except FlyteEntityNotExistException as e:
-        raise UnknownBackfillError(f"no execution {execution_name!r} in {project}/{domain}: check the name, -p and -d") from e
+        driven = command_driven_status(remote, execution_name, project, domain)
+        if driven is None:
+            raise UnknownBackfillError(
+                f"no execution {execution_name!r} in {project}/{domain}: check the name, -p and -d"
+            ) from e
+        return driven
     if execution_name not in cache.templates:
         cache.templates[execution_name] = backfill_template(remote, execution)
     template = cache.templates[execution_name]
@@ -108,6 +115,29 @@ def backfill_status(
     found = cache.tree_reader(remote).statuses(execution.id.to_flyte_idl(), template, ended=phase in TERMINAL)
     runs = tuple(InstantStatus(instant, status, run) for instant, status, run in found)
     return BackfillStatus(execution_name, phase, launch_plan_name, runs)
+
+
+def command_driven_status(remote: FlyteRemote, name: str, project: str, domain: str) -> Optional[BackfillStatus]:
+    """The runs a ``--driver command`` backfill named ``name`` has launched (labelled ``backfill=<name>``, named
+    ``<name>-<instant>``), by instant; None if there are none. The instants it has not launched yet are known only to
+    its command: RUNNING while a run is in flight, then SUCCEEDED or FAILED by the runs launched."""
+    found: Dict[datetime, Any] = {}
+    for run in list_executions(remote, project, domain, filters.Contains("name", [f"{name}-"])):
+        labels = run.spec.labels.values if run.spec.labels else {}
+        instant = instant_of_run_name(run.id.name)
+        if labels.get(BACKFILL_LABEL) == name and instant is not None:
+            found[instant] = run
+    if not found:
+        return None
+    runs = tuple(
+        InstantStatus(t, phase_name(found[t].closure.phase), found[t].id.name) for t in sorted(found)
+    )  # fmt: skip
+    if any(r.status not in TERMINAL for r in runs):
+        phase = "RUNNING"
+    else:
+        phase = "SUCCEEDED" if all(r.status == "SUCCEEDED" for r in runs) else "FAILED"
+    launch_plan_name = next(iter(found.values())).spec.launch_plan.name
+    return BackfillStatus(name, phase, launch_plan_name, runs)
 
 
 def merged(earlier: BackfillStatus, later: BackfillStatus) -> BackfillStatus:
