@@ -30,7 +30,7 @@ from ..core.reprocess import PastRun
 from .retries import with_backoff
 from ..core.schedules import in_window
 from ..flyte.piece_workflows import INSTANTS
-from ..core.times import as_utc, timestamp_utc
+from ..core.times import as_utc
 from .tree_status import TreeReader
 
 PAGE = 200

@@ -38,7 +38,7 @@ from .cli_help import HELP_CONFIG, option_panels
 from .dates import DATE_RANGE
 from .input_flags import parse_inputs
 from .local_files import load_launch_plan
-from .options import CommandOptions, click_options, make_request, split
+from .options import CommandOptions, click_options, split
 from .report import count_of, plan_summary, print_plan, print_results, print_status, result_as_dict
 
 _ENDPOINT = "flytekitplugins.backfill.endpoint"  # ctx.meta key: the backend this command talks to
@@ -259,7 +259,8 @@ class Call:
     input_pairs: Tuple[str, ...]
 
     def request(self, start: datetime, end: datetime, inputs: Mapping[str, Any]) -> BackfillRequest:
-        return make_request(start, end, self.request_options, inputs)
+        """The request this command line asks for, with the inputs parsed against the launch plan."""
+        return BackfillRequest(start, end, inputs=inputs, **self.request_options)
 
 
 def _run(ctx: click.Context, call: Call) -> int:

@@ -7,7 +7,6 @@ import re
 from datetime import datetime
 from typing import Any, Dict, Iterator, Sequence
 
-import rich_click as click
 from flytekit.interaction.click_types import literal_type_to_click_type
 
 from ..core.errors import InputOverrideError

@@ -16,7 +16,7 @@ import rich_click as click
 from flytekit.clis.sdk_in_container.utils import domain_option_dec, project_option_dec
 
 from ..core.request import (
-    BACKEND, CHOICE, DATE, DURATION, FLAG, FLOAT, HOW_IT_RUNS, INT, OUTPUT, PAIRS, SWITCH, WINDOW, BackfillRequest,
+    BACKEND, CHOICE, DATE, DURATION, FLAG, FLOAT, HOW_IT_RUNS, INT, OUTPUT, PAIRS, SWITCH, WINDOW,
     Option, option, options,
 )  # fmt: skip
 from .dates import DateType, DurationType
@@ -143,7 +143,3 @@ def split(params: Mapping[str, Any]) -> Tuple[CommandOptions, Dict[str, Any]]:
     }
     return own, request
 
-
-def make_request(start: datetime, end: datetime, values: Mapping[str, Any], inputs: Mapping[str, Any]) -> BackfillRequest:
-    """The request the command line asks for, with the inputs parsed against the launch plan."""
-    return BackfillRequest.of(start, end, inputs=inputs, **values)

@@ -22,8 +22,9 @@ would multiply level by level, so it is applied as a bound like any other.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
-from typing import Iterator, List, Optional, Sequence, Tuple
+from typing import Iterator, Optional, Sequence, Tuple
 
 DEFAULT_BOUND = 25  # FlyteAdmin's default max_parallelism
 
@@ -67,17 +68,7 @@ def exact_bounds(runs: int, asked: int, max_nodes: int, fail_fast: bool, pieces:
 
 def in_flight(widths: Sequence[int], max_parallelism: int) -> int:
     """The most runs in flight when no node is chained: the product over the levels of min(width, M)."""
-    total = 1
-    for width in widths:
-        total *= min(width, max_parallelism)
-    return total
-
-
-def capacity(widths: Sequence[int]) -> int:
-    total = 1
-    for width in widths:
-        total *= width
-    return total
+    return math.prod(min(width, max_parallelism) for width in widths)
 
 
 def unchained_spread(runs: int, bound: int, max_nodes: int, min_levels: int = 1) -> Spread:
@@ -121,7 +112,7 @@ def _with_wide_levels(runs: int, levels: int, m: int, narrow: Tuple[int, ...], m
     """The tree with ``narrow`` levels on top and the others wide (M to ``max_nodes`` nodes), each wide level as
     narrow as still holds every run, or None if ``max_nodes`` wide does not."""
     wide = levels - len(narrow)
-    needed = -(-runs // capacity(narrow))  # what each subtree below the narrow levels holds
+    needed = -(-runs // math.prod(narrow))  # what each subtree below the narrow levels holds
     if wide < 1 or max_nodes**wide < needed:
         return None
     widths = list(narrow)
@@ -133,9 +124,3 @@ def _with_wide_levels(runs: int, levels: int, m: int, narrow: Tuple[int, ...], m
         needed = -(-needed // width)
     widths.append(needed)  # runs per leaf (the largest leaf, once balanced)
     return Spread(runs, tuple(widths), m, min(runs, in_flight(widths, m)))
-
-
-def leaf_sizes(runs: int, leaves: int) -> List[int]:
-    """``runs`` spread over ``leaves`` leaves as evenly as possible, the larger ones first."""
-    base, extra = divmod(runs, leaves)
-    return [base + 1] * extra + [base] * (leaves - extra)

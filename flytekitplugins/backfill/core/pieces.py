@@ -19,6 +19,7 @@ spread over balanced pieces.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime
 from typing import List, Optional, Sequence, Tuple, Union
@@ -83,10 +84,7 @@ def piece_layout(instants: Sequence[datetime], max_nodes: int, widths: Optional[
 def _balanced_layout(instants: Sequence[datetime], max_nodes: int, widths: Sequence[int]) -> PieceLayout:
     """``prod(widths[:-1])`` leaf slices whose sizes differ by one at most (the larger first), grouped top first."""
     uppers = widths[:-1]
-    leaves = 1
-    for width in uppers:
-        leaves *= width
-    leaves = min(leaves, len(instants))
+    leaves = min(math.prod(uppers), len(instants))
     base, extra = divmod(len(instants), leaves)
     slices, start = [], 0
     for index in range(leaves):

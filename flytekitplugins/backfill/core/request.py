@@ -84,10 +84,6 @@ class Option:
     param: Optional[str] = None  # the click parameter's name where it is not the field's (the built-in's name)
     names_default: bool = True  # False: at its default the option is not part of the names (added after names were)
 
-    @property
-    def flags(self) -> Tuple[str, ...]:
-        return (self.flag, *self.aliases)
-
     def check(self, name: str, value: Any) -> None:
         """The Python API's check (the command's click types say the same in click's words)."""
         if self.kind == INT and not (value is None and self.default is None):
@@ -223,11 +219,6 @@ class BackfillRequest:
             object.__setattr__(self, "failure_policy", FAIL_FAST)
         for name, declared in options():
             declared.check(name, getattr(self, name))
-
-    @classmethod
-    def of(cls, start: datetime, end: datetime, **values: Any) -> "BackfillRequest":
-        """A request from keyword options (``inputs`` may be a mapping); unknown keywords are a TypeError."""
-        return cls(start, end, **values)
 
     def to_json(self) -> Dict[str, Any]:
         """The options as the plan's JSON shows them (the window and the schedule are the plan's)."""

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, tzinfo
-from typing import Any, Dict, FrozenSet, Mapping, Optional, Tuple, Union
+from datetime import timedelta
+from typing import Any, Dict, Mapping, Optional, Tuple, Union
 
 from flytekit.core.context_manager import FlyteContextManager
 from flytekit.core.launch_plan import LaunchPlan

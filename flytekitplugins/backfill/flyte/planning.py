@@ -34,7 +34,7 @@ def plan_backfill(
     skips instants by their ``past_runs`` (instant -> earlier runs).
     """
     facts = facts_of(for_lp)
-    request = BackfillRequest.of(
+    request = BackfillRequest(
         start_date, end_date, parallel=parallel, per_node_timeout=per_node_timeout,
         per_node_retries=per_node_retries, failure_policy=failure_policy, **options,
     )  # fmt: skip
