@@ -126,14 +126,21 @@ def attributed_runs(
                 yield attributed[0], attributed[1], run
 
 
+def command_run(run: Execution) -> Optional[Tuple[str, datetime]]:
+    """(backfill name, instant) of a run that ``--driver command`` launched, or None."""
+    labels = run.spec.labels.values if run.spec.labels else {}
+    instant = instant_of_run_name(run.id.name)
+    return (labels[BACKFILL_LABEL], instant) if BACKFILL_LABEL in labels and instant is not None else None
+
+
 def _attribute(run: Execution, reader: BackfillReader) -> Optional[Tuple[datetime, str]]:
     """(instant, source) of one run, or None for a run started by hand."""
     metadata = run.spec.metadata
     if metadata.mode == ExecutionMetadata.ExecutionMode.SCHEDULED and metadata.scheduled_at:
         return as_utc(metadata.scheduled_at), "scheduled"
-    labels = run.spec.labels.values if run.spec.labels else {}
-    if BACKFILL_LABEL in labels and instant_of_run_name(run.id.name) is not None:  # launched by --driver command
-        return instant_of_run_name(run.id.name), f"backfill {labels[BACKFILL_LABEL]}"  # type: ignore[return-value]
+    launched = command_run(run)
+    if launched is not None:
+        return launched[1], f"backfill {launched[0]}"
     parent = metadata.parent_node_execution
     if parent is None or not parent.node_id:
         return None

@@ -13,8 +13,7 @@ from flytekit.models.core.identifier import WorkflowExecutionIdentifier
 from flytekit.remote import FlyteRemote
 
 from ..core.errors import UnknownBackfillError
-from ..core.node_ids import BACKFILL_LABEL, instant_of_run_name
-from .history import TERMINAL, backfill_template, list_executions, phase_name, target_of_backfill
+from .history import TERMINAL, backfill_template, command_run, list_executions, phase_name, target_of_backfill
 from ..core.reprocess import PastRun
 from .retries import FOLLOW, patience, with_backoff
 from ..core.times import iso_utc
@@ -123,10 +122,9 @@ def command_driven_status(remote: FlyteRemote, name: str, project: str, domain: 
     its command: RUNNING while a run is in flight, then SUCCEEDED or FAILED by the runs launched."""
     found: Dict[datetime, Any] = {}
     for run in list_executions(remote, project, domain, filters.Contains("name", [f"{name}-"])):
-        labels = run.spec.labels.values if run.spec.labels else {}
-        instant = instant_of_run_name(run.id.name)
-        if labels.get(BACKFILL_LABEL) == name and instant is not None:
-            found[instant] = run
+        launched = command_run(run)
+        if launched is not None and launched[0] == name:
+            found[launched[1]] = run
     if not found:
         return None
     runs = tuple(

@@ -45,11 +45,16 @@ class Spread:
         return len(self.widths or ())
 
 
-def spread_of(runs: int, parallel: bool, fail_fast: bool, pieces: bool, bound: Optional[int], max_nodes: int) -> Spread:
-    """How a backfill's runs spread for its policy and shape (see the module's text); ``bound`` None is Flyte's 25."""
+def spread_of(
+    runs: int, parallel: bool, fail_fast: bool, pieces: bool, bound: Optional[int], max_nodes: int, by_command: bool = False
+) -> Spread:
+    """How a backfill's runs spread for its policy and shape (see the module's text); ``bound`` None is Flyte's 25.
+    ``by_command``: the command launches each run itself (--driver command), K of them at any size and policy."""
     if not parallel:
         return Spread(runs, None, 1, min(1, runs))
     bound = bound or DEFAULT_BOUND
+    if by_command:  # no tree: the pieces (if any) are only how a dry run shows where each run would be
+        return Spread(runs, None, bound, min(bound, runs))
     if not pieces:
         return Spread(runs, (runs,), bound, min(bound, runs))
     if fail_fast:  # chained pieces: one leaf of at most max_nodes runs at a time

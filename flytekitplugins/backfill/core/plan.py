@@ -81,11 +81,8 @@ class BackfillPlan:
     def spread(self) -> Spread:
         """The most runs in flight, the max_parallelism every execution of the tree gets for it, and the widths of a
         tree of unchained pieces (core/in_flight.py)."""
-        count = len(self.instants)
-        if self.driver == COMMAND:  # the command launches each run itself: exactly K in flight, at any size
-            bound = (self.max_parallelism or DEFAULT_BOUND) if self.parallel else 1
-            return Spread(count, None, bound, min(bound, count))
-        return spread_of(count, self.parallel, self.fail_fast, self.shape == PIECES, self.max_parallelism, self.max_nodes)
+        return spread_of(len(self.instants), self.parallel, self.fail_fast, self.shape == PIECES, self.max_parallelism,
+                         self.max_nodes, by_command=self.driver == COMMAND)  # fmt: skip
 
     @property
     def execution_parallelism(self) -> int:
