@@ -14,7 +14,7 @@ import traceback
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Callable, Iterator, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
 
 import rich_click as click
 from flytekit.clis.sdk_in_container.constants import CTX_VERBOSE
@@ -464,8 +464,7 @@ def _run_remote(ctx: click.Context, call: Call, start: datetime, end: datetime) 
         extra["execution_name"] = launched.execution.id.name
     if output != "json":
         plan = launched.plan
-        click.echo(f"{count_of(len(plan.instants), 'run')} of {plan.launch_plan_name}, {plan.first_instant.isoformat()} .. "
-                   f"{plan.last_instant.isoformat()}, at most {plan.max_in_flight} in flight")  # fmt: skip
+        click.echo(_plan_line(plan))
         if plan.in_flight_note:
             click.echo(f"Note: {plan.in_flight_note}")
         click.secho(message, fg="green")
@@ -474,16 +473,16 @@ def _run_remote(ctx: click.Context, call: Call, start: datetime, end: datetime) 
             _print_plan(launched.plan, output, extra)
         return 0
     result = _follow_to_end(remote, launched.execution.id.name, own.project, own.domain, own.poll_interval)
-    for attempt in range(1, own.retry_failed + 1):
-        if not result.failed:
-            break
+
+    def retry_round(attempt: int, past_runs: Any) -> BackfillStatus:
         again = launch_backfill(
             remote, lp, start, end, project=own.project, domain=own.domain,
-            execution_name=f"{launched.execution.id.name}-retry{attempt}",
-            **{**request.options(), "reprocess": FAILED}, past_runs=as_past_runs(result),
+            execution_name=f"{launched.execution.id.name}-retry{attempt}", **_failed_again(request), past_runs=past_runs,
         )  # fmt: skip
         click.echo(f"Retry {attempt} of {own.retry_failed}: {count_of(len(again.plan.instants), 'failed instant')} in execution {again.execution.id.name}", err=True)
-        result = merged(result, _follow_to_end(remote, again.execution.id.name, own.project, own.domain, own.poll_interval))
+        return _follow_to_end(remote, again.execution.id.name, own.project, own.domain, own.poll_interval)
+
+    result = _retried(result, own.retry_failed, retry_round)
     retry = retry_command(ctx, call, request)
     if output == "json":  # one document: the plan, where it runs, and how it ended
         _print_plan(launched.plan, output, {**extra, "status": result.to_dict(), "retry_command": retry if result.failed else None})
@@ -499,8 +498,7 @@ def _drive_from_here(
     own, output = call.own, call.own.output
     name = own.execution_name or plan.execution_name
     if output != "json":
-        click.echo(f"{count_of(len(plan.instants), 'run')} of {plan.launch_plan_name}, {plan.first_instant.isoformat()} .. "
-                   f"{plan.last_instant.isoformat()}, at most {plan.max_in_flight} in flight, as runs named {name}-...")  # fmt: skip
+        click.echo(f"{_plan_line(plan)}, as runs named {name}-...")
         click.echo("Driving the backfill from this command: keep it running. If it stops, the runs in flight go on and "
                    "the same command, run again, launches the rest.", err=True)  # fmt: skip
     driven = _with_progress(lambda show: drive(remote, lp, plan, own.project, own.domain, own.poll_interval, show, name=name),
@@ -510,23 +508,44 @@ def _drive_from_here(
         in_flight = ", ".join(driven.in_flight_when_stopped) or "none"
         click.echo(f"Stopped launching at the first failure ({iso_utc(driven.stopped_at)}); runs in flight then, left to "
                    f"end: {in_flight}", err=True)  # fmt: skip
-    for attempt in range(1, own.retry_failed + 1):
-        if not result.failed:
-            break
+
+    def retry_round(attempt: int, past_runs: Any) -> BackfillStatus:
         again = launch_backfill(
             remote, lp, plan.start, plan.end, project=own.project, domain=own.domain, dry_run=True,
-            **{**request.options(), "reprocess": FAILED}, past_runs=as_past_runs(result),
+            **_failed_again(request), past_runs=past_runs,
         ).plan  # fmt: skip
         retry_name = f"{name}-retry{attempt}"
         click.echo(f"Retry {attempt} of {own.retry_failed}: {count_of(len(again.instants), 'failed instant')} as runs named {retry_name}-...", err=True)
-        rerun = drive(remote, lp, again, own.project, own.domain, own.poll_interval, name=retry_name)
-        result = merged(result, rerun.status())
+        return drive(remote, lp, again, own.project, own.domain, own.poll_interval, name=retry_name).status()
+
+    result = _retried(result, own.retry_failed, retry_round)
     retry = retry_command(ctx, call, request)
     if output == "json":
         _print_plan(plan, output, {"driver": COMMAND, "status": result.to_dict(), "retry_command": retry if result.failed else None})
     else:
         _print_status(result, output, only_failed=True, retry=retry)
     return 0 if result.all_succeeded else 1
+
+
+def _plan_line(plan: BackfillPlan) -> str:
+    """``250 runs of LP, first .. last, at most K in flight``: what a launch says of its plan."""
+    return (f"{count_of(len(plan.instants), 'run')} of {plan.launch_plan_name}, {plan.first_instant.isoformat()} .. "
+            f"{plan.last_instant.isoformat()}, at most {plan.max_in_flight} in flight")  # fmt: skip
+
+
+def _failed_again(request: BackfillRequest) -> Dict[str, Any]:
+    """The request's options for a retry round: the same request, reprocessing what failed."""
+    return {**request.options(), "reprocess": FAILED}
+
+
+def _retried(result: BackfillStatus, rounds: int, retry_round: Callable[[int, Any], BackfillStatus]) -> BackfillStatus:
+    """--retry-failed: up to ``rounds`` rounds of the failed instants while some fail; each instant keeps the run of
+    its latest round. ``retry_round(attempt, past runs)`` runs one round and returns its status."""
+    for attempt in range(1, rounds + 1):
+        if not result.failed:
+            break
+        result = merged(result, retry_round(attempt, as_past_runs(result)))
+    return result
 
 
 def _follow_to_end(remote: Any, execution_name: str, project: str, domain: str, interval: float) -> BackfillStatus:
