@@ -1319,6 +1319,7 @@ class Propeller:
             # Pending, which count the same here: a node changed in this call, held back by max parallelism, or found
             # not ready before in this call; and an ended node goes straight on downstream.)
             status = statuses.get(downstream_id)
+            state = None
             if status is not None:
                 phase = status.phase
                 if phase is NodePhase.NOT_YET_STARTED:
@@ -1337,18 +1338,8 @@ class Propeller:
                             all_completed = False
                             continue
                     state = downstream_of(ctx, dag, lookup, downstream_id)
-                    phase = state.phase
-                    if phase is Visit.FAILED or phase is Visit.TIMED_OUT:
-                        if keep_going:
-                            on_complete = state
-                        else:
-                            return state
-                    elif phase is not Visit.COMPLETE:
-                        all_completed = False
-                        if phase is Visit.SUCCESS:
-                            partial = True
-                    continue
-            state = visit(ctx, dag, lookup, downstream_id)
+            if state is None:
+                state = visit(ctx, dag, lookup, downstream_id)
             phase = state.phase  # has_failed, has_timed_out, is_complete, partially_complete
             if phase is Visit.FAILED or phase is Visit.TIMED_OUT:
                 if keep_going:
