@@ -137,8 +137,9 @@ class BackfillPlan:
         return _digest({k: v for k, v in self._request().items() if k not in execution_only})[:20]
 
     def _request(self) -> Dict[str, Any]:
-        """What names the backfill: the plan as JSON but why instants were skipped. An input whose text differs in
-        every process (an object printed with its address) cannot name anything: refused, with what to do."""
+        """What names the backfill: the plan as JSON, less why instants were skipped, what is derived (the bound) and
+        options added later while at their default; plus the widths a balanced tree was cut to. An input whose text
+        differs in every process (an object printed with its address) cannot name anything: refused, with what to do."""
         for name, value in self.inputs:
             if changes_every_run(value):
                 raise InputOverrideError(
