@@ -272,3 +272,70 @@ def test_status_of_a_command_driven_backfill_lists_the_runs_it_launched(flyte):
     assert out["phase"] == "FAILED" and out["launch_plan"] == LP_NAME and out["runs"][4]["execution"] == f"{name}-20240101t050000z"
     unknown = CliRunner().invoke(pyflyte, ["backfill", "--status", "bf0000000000000000ff"], env=flyte.env())
     assert unknown.exit_code == 2 and "no execution 'bf0000000000000000ff'" in unknown.stderr
+
+
+class _CommandStopped(Exception):
+    """The command going away after it launched its first runs."""
+
+
+def status_of(flyte, name):
+    result = CliRunner().invoke(pyflyte, ["backfill", "--status", name, "--output", "json"], env=flyte.env())
+    return result, json.loads(result.stdout)
+
+
+def test_status_lists_the_instants_a_stopped_command_never_launched_and_a_rerun_launches_them(flyte):
+    """The command stops after launching 3 of 12 runs: --status lists the 9 others (PENDING while runs are in flight,
+    then NOT_RUN, the backfill STOPPED) from the plan its first run carries; the same command run again finishes."""
+    from flytekitplugins.backfill import launch_backfill
+
+    flyte.state.task_outcome = runs_lasting(rounds=40)
+    flyte.state.start_propeller(interval=0.005)
+
+    def stop(status):
+        raise _CommandStopped()
+
+    arguments = dict(driver="command", parallel=True, max_parallelism=3, poll_interval=0.01)
+    with pytest.raises(_CommandStopped):
+        launch_backfill(flyte.remote(), LP_NAME, START, START + dt.timedelta(hours=12), on_update=stop, **arguments)
+    name = runs(flyte)[0].name.rsplit("-", 1)[0]
+    assert len(runs(flyte)) == 3
+    annotated = [r for r in runs(flyte) if "backfill-instants" in r.request.spec.annotations.values]
+    assert len(annotated) == 1 and all(r.request.spec.annotations.values["backfill-runs"] == "12" for r in runs(flyte))
+    _, during = status_of(flyte, name)
+    assert during["phase"] == "RUNNING"
+    assert [r["instant"] for r in during["runs"]] == [t.isoformat().replace("+00:00", "Z") for t in hours(12)]
+    assert [r["status"] for r in during["runs"]][3:] == ["PENDING"] * 9
+    _wait_for_runs_to_end(flyte)
+    after, ended = status_of(flyte, name)
+    assert after.exit_code == 1 and ended["phase"] == "STOPPED"
+    assert [r["status"] for r in ended["runs"]] == ["SUCCEEDED"] * 3 + ["NOT_RUN"] * 9
+    assert [r["execution"] for r in ended["runs"]][3:] == [None] * 9
+    text = CliRunner().invoke(pyflyte, ["backfill", "--status", name], env=flyte.env()).stdout
+    assert "STOPPED" in text and "stopped before launching 9 runs: run the same command again" in text
+    flyte.state.task_outcome = runs_lasting(rounds=2)
+    launch_backfill(flyte.remote(), LP_NAME, START, START + dt.timedelta(hours=12), **arguments)
+    final, done = status_of(flyte, name)
+    assert final.exit_code == 0 and done["phase"] == "SUCCEEDED" and done["counts"]["succeeded"] == 12
+    assert Counter(kickoff(r) for r in runs(flyte)) == Counter(hours(12))
+
+
+def _wait_for_runs_to_end(flyte, timeout=60.0):
+    import time
+
+    deadline = time.monotonic() + timeout
+    while any(r.phase in UNFINISHED_PHASES for r in runs(flyte)):
+        assert time.monotonic() < deadline, "the runs did not end"
+        time.sleep(0.02)
+
+
+def test_the_command_rides_out_an_outage_while_it_drives(flyte):
+    """FlyteAdmin answers nothing for 4 s in the middle of a backfill: the command waits, says so, and goes on; every
+    instant still runs once and K is kept."""
+    flyte.state.task_outcome = runs_lasting(rounds=5)
+    flyte.state.start_propeller(interval=0.005)
+    flyte.state.outage(4.0, begins_with="CreateExecution", after=6)
+    result = drive(flyte, 20, "--parallel", "--max-parallelism", "3", "--no-fail-fast")
+    assert result.exit_code == 0, result.output
+    assert "Waiting: the Flyte backend" in result.stderr and "answered again" in result.stderr
+    assert Counter(kickoff(r) for r in runs(flyte)) == Counter(hours(20))
+    assert flyte.state.max_concurrent(LP_NAME, UNFINISHED_PHASES) <= 3

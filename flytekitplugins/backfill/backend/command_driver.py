@@ -6,7 +6,9 @@ of its own, at most K at once, launching the next as one ends.
   ListExecutions, filtered on the launch plan and the name) and launches only the rest; and as FlyteAdmin answers a
   second execution of a name ALREADY_EXISTS, a run is started once even by two commands racing.
 - Nothing is registered: the command needs to create and read executions of the launch plan. Each run carries the
-  label ``backfill=N``, by which ``--reprocess`` tells its instant and the console finds the backfill's runs.
+  label ``backfill=N``, by which ``--reprocess`` tells its instant and the console finds the backfill's runs, and the
+  annotation ``backfill-runs`` (how many runs the plan has); the first run each command launches also carries the
+  plan's instants (``backfill-instants``), so that ``--status`` lists the instants no command launched.
 - Fail fast: after the first failed run nothing more is launched; the runs in flight then go on to their end and
   are named. Going on past failures: every run is launched.
 - The command must stay up: if it stops, the runs in flight go on, and the rest wait for the command to run again.
@@ -24,14 +26,17 @@ from flytekit.core.context_manager import FlyteContextManager
 from flytekit.exceptions.user import FlyteEntityAlreadyExistsException
 from flytekit.core.type_engine import TypeEngine
 from flytekit.models import filters
-from flytekit.models.common import Labels
+from flytekit.models.common import Annotations, Labels
 from flytekit.models.execution import ExecutionMetadata, ExecutionSpec
 from flytekit.models.literals import Literal, LiteralMap
 from flytekit.remote import FlyteRemote
 from flytekit.remote.entities import FlyteLaunchPlan
 
 from ..core.plan import BackfillPlan
-from ..core.node_ids import BACKFILL_LABEL, run_name
+from ..core.node_ids import (
+    BACKFILL_LABEL, INSTANTS_ANNOTATION, INSTANTS_ANNOTATION_LIMIT, RUNS_ANNOTATION, run_name,
+)
+from ..core.progressions import encode
 from ..flyte.launch_plans import input_types
 from .history import TERMINAL, list_executions, phase_name
 from .retries import FOLLOW, patience, with_backoff
@@ -130,6 +135,11 @@ class _Launcher:
             name: TypeEngine.to_literal(ctx, value, self.types[name][1], self.types[name][0]) for name, value in plan.inputs
         }
         self.names = {run_name(name, t): t for t in plan.instants}
+        instants = encode(plan.instants)
+        self.first_annotations = {RUNS_ANNOTATION: str(len(plan.instants))}
+        if len(instants) <= INSTANTS_ANNOTATION_LIMIT:
+            self.first_annotations[INSTANTS_ANNOTATION] = instants
+        self.annotated = False  # whether this command has launched a run with the plan's instants
 
     def _filters(self, *more: filters.Filter) -> List[filters.Filter]:
         return [filters.Equal("launch_plan.name", self.plan.launch_plan_name),
@@ -152,6 +162,7 @@ class _Launcher:
             ExecutionMetadata(ExecutionMetadata.ExecutionMode.MANUAL, "placeholder", 0),  # FlyteAdmin sets the principal
             overwrite_cache=self.plan.overwrite_cache or None,
             labels=Labels({BACKFILL_LABEL: self.name}),
+            annotations=Annotations(self._annotations()),
         )
         name = run_name(self.name, instant)
         try:
@@ -162,6 +173,11 @@ class _Launcher:
         except FlyteEntityAlreadyExistsException:  # started by an earlier command, or this one's reply was lost
             pass
         return "QUEUED"
+
+    def _annotations(self) -> Dict[str, str]:
+        """The plan's size on every run; its instants only on the first run this command launches."""
+        first, self.annotated = not self.annotated, True
+        return dict(self.first_annotations) if first else {RUNS_ANNOTATION: self.first_annotations[RUNS_ANNOTATION]}
 
     def refresh(self, in_flight: List[datetime]) -> Dict[datetime, str]:
         """The phases of the runs that were in flight: two list calls, whatever K is (the runs still unfinished, then

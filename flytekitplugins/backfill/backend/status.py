@@ -17,7 +17,11 @@ from .history import TERMINAL, backfill_template, command_run, list_executions, 
 from ..core.reprocess import PastRun
 from .retries import FOLLOW, patience, with_backoff
 from ..core.times import iso_utc
-from .tree_status import NOT_RUN, TreeReader
+from .tree_status import NOT_RUN, PENDING, TreeReader
+from ..core.node_ids import INSTANTS_ANNOTATION, RUNS_ANNOTATION
+from ..core.progressions import decode
+
+STOPPED = "STOPPED"  # a command-driven backfill whose command stopped before launching every run
 
 
 @dataclass(frozen=True)
@@ -38,7 +42,7 @@ class BackfillStatus:
 
     @property
     def finished(self) -> bool:
-        return self.phase in TERMINAL
+        return self.phase in TERMINAL or self.phase == STOPPED
 
     @property
     def all_succeeded(self) -> bool:
@@ -117,9 +121,14 @@ def backfill_status(
 
 
 def command_driven_status(remote: FlyteRemote, name: str, project: str, domain: str) -> Optional[BackfillStatus]:
-    """The runs a ``--driver command`` backfill named ``name`` has launched (labelled ``backfill=<name>``, named
-    ``<name>-<instant>``), by instant; None if there are none. The instants it has not launched yet are known only to
-    its command: RUNNING while a run is in flight, then SUCCEEDED or FAILED by the runs launched."""
+    """The status of a ``--driver command`` backfill named ``name``, from its runs (labelled ``backfill=<name>``,
+    named ``<name>-<instant>``); None if it has none.
+
+    The plan's instants, which its first run carries, give the instants no command launched: PENDING while a run is
+    in flight (the command launches the next as one ends), else NOT_RUN. The phase is RUNNING while a run is in flight;
+    then ABORTED if a run was aborted, FAILED if one failed, STOPPED if some were never launched (the command stopped:
+    run it again to go on), else SUCCEEDED.
+    """
     found: Dict[datetime, Any] = {}
     for run in list_executions(remote, project, domain, filters.Contains("name", [f"{name}-"])):
         launched = command_run(run)
@@ -127,13 +136,25 @@ def command_driven_status(remote: FlyteRemote, name: str, project: str, domain: 
             found[launched[1]] = run
     if not found:
         return None
+    phases = {t: phase_name(run.closure.phase) for t, run in found.items()}
+    running = any(p not in TERMINAL for p in phases.values())
+    planned = set(phases)
+    for run in found.values():
+        planned.update(decode(run.spec.annotations.values.get(INSTANTS_ANNOTATION, "")))
     runs = tuple(
-        InstantStatus(t, phase_name(found[t].closure.phase), found[t].id.name) for t in sorted(found)
+        InstantStatus(t, phases[t], found[t].id.name) if t in found else InstantStatus(t, PENDING if running else NOT_RUN)
+        for t in sorted(planned)
     )  # fmt: skip
-    if any(r.status not in TERMINAL for r in runs):
+    sizes = [int(run.spec.annotations.values.get(RUNS_ANNOTATION, 0)) for run in found.values()]
+    never_launched = max(sizes) > len(found) or any(r.status == NOT_RUN for r in runs)
+    if running:
         phase = "RUNNING"
+    elif "ABORTED" in phases.values():
+        phase = "ABORTED"
+    elif any(p != "SUCCEEDED" for p in phases.values()):
+        phase = "FAILED"
     else:
-        phase = "SUCCEEDED" if all(r.status == "SUCCEEDED" for r in runs) else "FAILED"
+        phase = STOPPED if never_launched else "SUCCEEDED"
     launch_plan_name = next(iter(found.values())).spec.launch_plan.name
     return BackfillStatus(name, phase, launch_plan_name, runs)
 

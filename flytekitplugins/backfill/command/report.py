@@ -11,7 +11,7 @@ from rich.table import Table
 
 from ..core.json_values import json_value
 from ..flyte.local import FAILED, NOT_RUN, SUCCEEDED, RunResult
-from ..backend.status import BackfillStatus
+from ..backend.status import STOPPED, BackfillStatus
 from ..core.plan import BackfillPlan
 from ..core.times import iso_utc
 
@@ -100,6 +100,10 @@ def print_status(console: Console, status: BackfillStatus, only_failed: bool) ->
     """The backfill's phase and counts, then one row per instant (or per failed instant)."""
     counts = ", ".join(f"{n} {name}" for name, n in status.counts().items())
     console.print(f"backfill {status.execution_name} of {status.launch_plan_name}: {status.phase}; {counts}")
+    if status.phase == STOPPED:
+        never = sum(r.status == NOT_RUN for r in status.runs)
+        console.print(f"Its command stopped before launching {count_of(never, 'run')}: run the same command again to "
+                      "launch them.")  # fmt: skip
     rows = status.failed if only_failed else status.runs
     if rows:
         table = Table("instant (UTC)", "status", "run")
