@@ -39,6 +39,7 @@ from .dates import DATE_RANGE
 from .input_flags import parse_inputs
 from .local_files import load_launch_plan
 from .options import CommandOptions, click_options, split
+from .interrupts import ctrl_c_interrupts
 from .report import count_of, plan_summary, print_plan, print_results, print_status, result_as_dict
 
 _ENDPOINT = "flytekitplugins.backfill.endpoint"  # ctx.meta key: the backend this command talks to
@@ -137,7 +138,7 @@ def backfill(ctx: click.Context, launchplan: str, launchplan_version: Optional[s
     verbose = own.verbose or (ctx.obj or {}).get(CTX_VERBOSE, 0) > 0
     starts_nothing = own.dry_run or own.status
     try:
-        with reporting(lambda outage: _report_outage(ctx, outage)), first_contact():
+        with ctrl_c_interrupts(), reporting(lambda outage: _report_outage(ctx, outage)), first_contact():
             code = _run(ctx, call)
     except BackfillUsageError as e:
         _fail(e, 2, verbose)
