@@ -55,6 +55,14 @@ def three_in_a_row(x: int) -> int:
 CHAIN = LaunchPlan.get_or_create(three_in_a_row, name="recover_chain")
 
 
+@workflow
+def one_then_three(x: int) -> int:
+    return three_in_a_row(x=add_one(x=x))  # n0, then the sub-workflow node n1 (inside: n0 -> n1 -> n2)
+
+
+NESTED = LaunchPlan.get_or_create(one_then_three, name="recover_nested")
+
+
 @task
 def day(t: dt.datetime) -> None: ...
 
@@ -77,6 +85,7 @@ def flyte(admin_server):
     remote = admin_server.remote()
     remote.register_launch_plan(CHAIN, version="v1", serialization_settings=settings)
     remote.register_launch_plan(DAILY, version="v1", serialization_settings=settings)
+    remote.register_launch_plan(NESTED, version="v1", serialization_settings=settings)
     return admin_server
 
 
@@ -177,6 +186,28 @@ def test_recovering_a_failed_workflow_recovers_the_nodes_that_succeeded_and_reru
     looked_up = [r.id.node_id for m, r in flyte.state.propeller_calls if m == "GetNodeExecution"]
     assert looked_up == ["n0", "n1", "n2", "end-node"]  # every ready node but the start node, by its unique id
     assert all(r.id.execution_id.name == "first" for m, r in flyte.state.propeller_calls if m == "GetNodeExecution")
+
+
+def test_nodes_inside_a_sub_workflow_are_recovered_by_their_unique_ids(flyte):
+    """attemptRecovery looks a node up by its fully qualified id (common.GenerateUniqueID: ``<parent unique
+    id>-<parent attempt>-<node id>`` inside a sub-workflow), the id its events carry. The sub-workflow node n1 had
+    failed, so it runs again; inside it, n1-0-n0 and n1-0-n1 had succeeded and are recovered, and only n1-0-n2 runs."""
+    calls, failing = [], {"n2"}  # only the sub-workflow has an n2
+    flyte.state.task_outcome = chain_outcomes(calls, failing)
+    remote = flyte.remote()
+    remote.execute(remote.fetch_launch_plan(name=NESTED.name, version="v1"), inputs={"x": 1}, execution_name="nested")
+    flyte.state.run_until_idle()
+    assert calls == [("nested", "n0", 1), ("nested", "n0", 2), ("nested", "n1", 3), ("nested", "n2", 4)]
+    failing.clear()
+    calls.clear()
+    recover(flyte, "nested", "nested-again")
+    flyte.state.run_until_idle()
+    assert calls == [("nested-again", "n2", 4)]
+    assert flyte.state.execution("nested-again").outputs.literals["o0"].scalar.primitive.integer == 5
+    rows = {r.node_id: [NodePhase.Name(p) for p in r.phases]
+            for r in flyte.state.node_executions_of("nested-again", top_level=False)}  # fmt: skip
+    assert rows["n0"] == rows["n1-0-n0"] == rows["n1-0-n1"] == ["RECOVERED"]
+    assert rows["n1"][-1] == rows["n1-0-n2"][-1] == "SUCCEEDED" and "RECOVERED" not in rows["n1"] + rows["n1-0-n2"]
 
 
 def test_recover_execution_makes_a_recovered_execution_of_the_same_launch_plan_spec_and_inputs(flyte):
