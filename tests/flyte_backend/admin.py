@@ -14,6 +14,9 @@ can tell the difference:
 * CreateLaunchPlan needs its workflow, derives the expected inputs and checks the schedule.
 * CreateExecution checks the name, the launch plan and the inputs, merges fixed/default inputs,
   resolves max_parallelism (spec, else launch plan, else 25) and a child's nesting like FlyteAdmin.
+* RecoverExecution makes a new execution from an existing one's spec and inputs, mode RECOVERED and
+  reference_execution the original (execution_manager.go RecoverExecution); the engine recovers its nodes that
+  succeeded in the original instead of running them (executor.py).
 * Executions run only when a test asks: ``state.run_round()`` / ``run_until_idle()`` /
   ``start_propeller()`` run them like flytepropeller (executor.py), which reports phases through
   CreateWorkflowEvent / CreateNodeEvent; ListNodeExecutions / GetNodeExecution show the node rows.
@@ -295,6 +298,10 @@ class ExecutionRecord:
     started_at: Optional[dt.datetime] = None  # set by the RUNNING event (UpdateExecutionModelState)
     error: Optional[core_execution_pb2.ExecutionError] = None  # set by FAILING / FAILED events
     abort_principal: str = ""
+    # ExecutionParameters.RecoveryExecution (execution_manager.go launchExecution: the reference execution of a spec
+    # whose mode is RECOVERED), handed to propeller as the FlyteWorkflow's ExecutionConfig.RecoveryExecution
+    # (workflowengine/impl/prepare_execution.go addExecutionOverrides): the execution propeller recovers nodes from.
+    recovery_execution: Optional[identifier_pb2.WorkflowExecutionIdentifier] = None
 
     @functools.cached_property
     def key(self) -> ExecutionKey:  # the id never changes
@@ -1387,6 +1394,9 @@ class FakeAdminService(admin_pb2_grpc.AdminServiceServicer):
             stored_spec=spec,
             execution_config=config,
         )
+        metadata = request.spec.metadata
+        if metadata.HasField("reference_execution") and metadata.mode == execution_pb2.ExecutionMetadata.RECOVERED:
+            record.recovery_execution = _copy(metadata.reference_execution)  # launchExecution: RecoveryExecution
         self.state.executions[key] = record
         self.state.phase_history.append((key, record.phase))
         return record
@@ -1394,6 +1404,34 @@ class FakeAdminService(admin_pb2_grpc.AdminServiceServicer):
     @_rpc
     def CreateExecution(self, request: execution_pb2.ExecutionCreateRequest) -> execution_pb2.ExecutionCreateResponse:
         return execution_pb2.ExecutionCreateResponse(id=self._create_execution(request).id)
+
+    def _recover_execution(self, request: execution_pb2.ExecutionRecoverRequest) -> ExecutionRecord:
+        """execution_manager.go RecoverExecution, for clients and for the engine's launch-plan nodes
+        (launchplan/admin.go Launch with a RecoveryExecution). The original's stored spec and the inputs its client
+        sent (UserInputsURI) make a new execution of the same launch plan, named ``request.name`` (a random name if
+        empty), in the original's project and domain, with ``metadata.mode`` RECOVERED and
+        ``metadata.reference_execution`` the original's id; request metadata replaces the parent node execution (even
+        with none). Then launchExecution as for CreateExecution (``_create_execution``), which takes the reference
+        execution as the one to recover from. Nothing else is checked: the original may be in any phase, running
+        included; a missing one is NOT_FOUND (util.GetExecutionModel), a taken name ALREADY_EXISTS
+        (createExecutionModel)."""
+        original = self._execution(request.id)
+        spec = _copy(original.stored_spec if original.stored_spec is not None else original.request.spec)
+        if request.HasField("metadata"):  # ParentNodeExecution = request.GetMetadata().GetParentNodeExecution()
+            if request.metadata.HasField("parent_node_execution"):
+                spec.metadata.parent_node_execution.CopyFrom(request.metadata.parent_node_execution)
+            else:
+                spec.metadata.ClearField("parent_node_execution")
+        spec.metadata.mode = execution_pb2.ExecutionMetadata.RECOVERED
+        spec.metadata.reference_execution.CopyFrom(original.id)
+        create = execution_pb2.ExecutionCreateRequest(
+            project=request.id.project, domain=request.id.domain, name=request.name, spec=spec, inputs=original.inputs
+        )
+        return self._create_execution(create)
+
+    @_rpc
+    def RecoverExecution(self, request: execution_pb2.ExecutionRecoverRequest) -> execution_pb2.ExecutionCreateResponse:
+        return execution_pb2.ExecutionCreateResponse(id=self._recover_execution(request).id)
 
     def _execution(self, ident: identifier_pb2.WorkflowExecutionIdentifier) -> ExecutionRecord:
         record = self.state.executions.get((ident.project, ident.domain, ident.name))
@@ -1596,6 +1634,12 @@ class FakeAdminService(admin_pb2_grpc.AdminServiceServicer):
     def GetNodeExecutionData(
         self, request: node_execution_pb2.NodeExecutionGetDataRequest
     ) -> node_execution_pb2.NodeExecutionGetDataResponse:
+        return self._node_execution_data(request)
+
+    def _node_execution_data(
+        self, request: node_execution_pb2.NodeExecutionGetDataRequest
+    ) -> node_execution_pb2.NodeExecutionGetDataResponse:
+        """GetNodeExecutionData, for clients and for the engine's recovery client (recovery/client.go)."""
         row = self._node_execution(request.id)
         return node_execution_pb2.NodeExecutionGetDataResponse(
             full_inputs=row.inputs or literals_pb2.LiteralMap(), full_outputs=row.outputs or literals_pb2.LiteralMap()

@@ -21,10 +21,16 @@ names the Go function it was ported from; paths are relative to the flyte reposi
 - launch-plan nodes: ``nodes/subworkflow/launchplan.go`` and ``launchplan/admin.go``; sub-workflow nodes:
   ``nodes/subworkflow/subworkflow.go``; task nodes: ``nodes/task/handler.go`` with the plugin replaced by the test's
   ``task_outcome`` callback (:class:`Outcome`);
-- names: ``flyteplugins/go/tasks/pluginmachinery/encoding/encoder.go`` and ``nodes/subworkflow/util.go``.
+- names: ``flyteplugins/go/tasks/pluginmachinery/encoding/encoder.go`` and ``nodes/subworkflow/util.go``;
+- recovery executions (FlyteAdmin's RecoverExecution, or a CreateExecution of mode RECOVERED with a reference
+  execution): ``nodes/executor.go`` attemptRecovery through ``nodes/recovery/client.go`` (a node whose unique id
+  SUCCEEDED or was RECOVERED in the original is Recovered with its inputs and outputs, without running), and for
+  launch-plan nodes ``nodes/subworkflow/launchplan.go`` StartLaunchPlan with ``launchplan/admin.go`` Launch (see
+  :meth:`WorkflowNodeHandler.start_launch_plan`).
 
 Left out (they raise :class:`Unsupported` if a workflow needs them): branch, gate, array and dynamic nodes, failure
-nodes (``on_failure``), caching, recovery executions, single-task executions (those are never run).
+nodes (``on_failure``), caching, single-task executions (those are never run). Recovery leaves out what only those
+use (a dynamic node's compiled workflow, a task's checkpoint, cache metadata).
 """
 
 from __future__ import annotations
@@ -37,7 +43,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Optional, Union
 
-from flyteidl.admin import execution_pb2
+from flyteidl.admin import execution_pb2, node_execution_pb2
 from flyteidl.core import compiler_pb2, execution_pb2 as core_execution_pb2, identifier_pb2, literals_pb2, types_pb2
 from flyteidl.core import workflow_pb2 as core_workflow_pb2
 from flyteidl.event import event_pb2
@@ -737,6 +743,8 @@ class WorkflowRun:
     on_failure: int
     labels: dict
     annotations: dict
+    # ExecutionConfig.RecoveryExecution (v1alpha1/execution_config.go): the execution nodes are recovered from, if any
+    recovery_execution: Optional[identifier_pb2.WorkflowExecutionIdentifier] = None
     status: WorkflowStatus = field(default_factory=WorkflowStatus)
     parked: Optional["Parked"] = None  # not in Go: set while a round could not change it (see Propeller._handle)
 
@@ -1050,6 +1058,7 @@ class Propeller:
             on_failure=closure.primary.template.metadata.on_failure,
             labels=labels,
             annotations=dict(config.annotations.values) if config is not None else {},
+            recovery_execution=record.recovery_execution,  # prepare_execution.go addExecutionOverrides
         )
         self.workflows[record.key] = run
         return run
@@ -1413,6 +1422,10 @@ class Propeller:
         if predicate == Predicate.READY:
             inputs = None
             if nctx.node.id != START_NODE:
+                if nctx.ctx.run.recovery_execution is not None:
+                    recovered = self.attempt_recovery(nctx)
+                    if recovered is not None:  # not PhaseInfoUndefined: Recovered
+                        return recovered
                 try:
                     inputs = resolve(nctx.lookup, nctx.node)
                 except BindingError as err:
@@ -1422,6 +1435,61 @@ class Propeller:
         if predicate == Predicate.SKIP:
             return PhaseInfo(EPhase.SKIP, "Node Skipped as parent node was skipped")
         return PhaseInfo(EPhase.NOT_READY, "predecessor node not yet complete")
+
+    # -- recovery: nodes/executor.go attemptRecovery, nodes/recovery/client.go ----------------------------------------
+
+    def recover_node_execution(
+        self, execution_id: identifier_pb2.WorkflowExecutionIdentifier, node_id: str
+    ) -> node_execution_pb2.NodeExecution:
+        """recovery/client.go RecoverNodeExecution: GetNodeExecution of ``node_id`` in the execution recovered from."""
+        ident = identifier_pb2.NodeExecutionIdentifier(execution_id=execution_id, node_id=node_id)
+        request = node_execution_pb2.NodeExecutionGetRequest(id=ident)
+        return self._call("GetNodeExecution", request, lambda r: self.admin._node_execution(r.id).to_proto())
+
+    def recover_node_execution_data(
+        self, execution_id: identifier_pb2.WorkflowExecutionIdentifier, node_id: str
+    ) -> node_execution_pb2.NodeExecutionGetDataResponse:
+        """recovery/client.go RecoverNodeExecutionData: GetNodeExecutionData of ``node_id`` there."""
+        ident = identifier_pb2.NodeExecutionIdentifier(execution_id=execution_id, node_id=node_id)
+        request = node_execution_pb2.NodeExecutionGetDataRequest(id=ident)
+        return self._call("GetNodeExecutionData", request, self.admin._node_execution_data)
+
+    def attempt_recovery(self, nctx: NodeContext) -> Optional[PhaseInfo]:
+        """attemptRecovery (preExecute calls it for a ready node other than the start node when the workflow has a
+        RecoveryExecution, before resolving its inputs): the node's fully qualified id (EventVersion 2:
+        GenerateUniqueID, the same id as in events) is looked up in the original execution. SUCCEEDED or RECOVERED
+        there: PhaseInfoRecovered, with the original's inputs and outputs copied (recoverInputs; the outputs from
+        FullOutputs) and, for a launch-plan node, the child the original launched (WorkflowNodeInfo.LaunchedWorkflowID),
+        so the node never runs. Not found, any error, SKIPPED or any other phase: None (PhaseInfoUndefined), and the
+        node runs as usual. (The other phases' partial recovery, a task's checkpoint and a dynamic node's compiled
+        workflow, is for nodes the engine does not port.)"""
+        origin, node_id = nctx.ctx.run.recovery_execution, nctx.unique_id
+        try:
+            recovered = self.recover_node_execution(origin, node_id)
+        except AdminError:  # "The node is not recoverable when it's not found in the parent execution"
+            return None
+        closure = recovered.closure
+        if closure.phase not in (NodeExecutionPhase.SUCCEEDED, NodeExecutionPhase.RECOVERED):
+            return None  # "Node ... phase ... is not recoverable"
+        try:
+            data = self.recover_node_execution_data(origin, node_id)
+        except AdminError:
+            return None
+        inputs = data.full_inputs if data.HasField("full_inputs") else None
+        if data.HasField("full_outputs"):
+            outputs = data.full_outputs
+        elif closure.HasField("output_data"):
+            outputs = closure.output_data
+        else:
+            outputs = literals_pb2.LiteralMap()  # "No outputs found for recovered node": an empty outputs file
+        status = nctx.status
+        if inputs is not None:
+            status.inputs = inputs  # recoverInputs: copied to this node's inputs file
+        status.outputs = outputs  # written to this node's outputs file
+        launched = None
+        if closure.HasField("workflow_node_metadata"):
+            launched = closure.workflow_node_metadata.executionId  # sic: the IDL's field name
+        return PhaseInfo(EPhase.RECOVERED, "successfully recovered", outputs=outputs, launched=launched, inputs=inputs)
 
     def handle_not_yet_started_node(self, nctx: NodeContext, handler: "NodeHandler") -> VisitResult:
         """handleNotYetStartedNode. (Not in Go, for speed: a node found not ready is not checked again in the same
@@ -1791,7 +1859,17 @@ class WorkflowNodeHandler(NodeHandler):
         )
 
     def start_launch_plan(self, nctx: NodeContext) -> PhaseInfo:
-        """StartLaunchPlan + launchplan/admin.go Launch: CreateExecution with what the child inherits."""
+        """StartLaunchPlan + launchplan/admin.go Launch: CreateExecution with what the child inherits.
+
+        In a recovery execution the node gets here only when attemptRecovery did not recover it, i.e. (but for a failed
+        data read) when it had not SUCCEEDED in the original. StartLaunchPlan asks the original for the same node
+        again, and only if it SUCCEEDED there (RECOVERED does not count) and names the child it launched, sets
+        ``launchCtx.RecoveryExecution``, for which Launch calls RecoverExecution of that child (NotFound: launch as
+        usual, handleLaunchError isRecovery). In every other case, a node that failed, timed out or was aborted in the
+        original included, the child is created afresh with CreateExecution (mode CHILD_WORKFLOW, no recovery
+        execution): every node of the new child runs again, those that had succeeded in the original's child too.
+        Either way the child is named from this (new) execution (GetChildWorkflowExecutionIDForExecution), so it never
+        collides with the original's child."""
         engine, run = self.engine, nctx.ctx.run
         child = self._child_id(nctx)
         config = run.record.execution_config
@@ -1826,8 +1904,17 @@ class WorkflowNodeHandler(NodeHandler):
         request = execution_pb2.ExecutionCreateRequest(
             project=child.project, domain=child.domain, name=child.name, inputs=nctx.status.inputs, spec=spec
         )
+        recovery = None  # launchCtx.RecoveryExecution
+        if run.recovery_execution is not None:
+            try:
+                recovered = engine.recover_node_execution(run.recovery_execution, nctx.unique_id)
+            except AdminError:  # logged, and the child is launched
+                recovered = None
+            if recovered is not None and recovered.closure.phase == NodeExecutionPhase.SUCCEEDED:
+                if recovered.closure.HasField("workflow_node_metadata"):
+                    recovery = recovered.closure.workflow_node_metadata.executionId
         try:
-            engine._call("CreateExecution", request, engine.admin._create_execution)
+            self._launch(request, recovery, spec.metadata.parent_node_execution)
         except AdminError as err:  # launchplan/admin.go handleLaunchError
             if err.code == Code.ALREADY_EXISTS:
                 pass  # "Execution already exists": the node goes on with it
@@ -1841,6 +1928,28 @@ class WorkflowNodeHandler(NodeHandler):
         else:
             nctx.ctx.control.parallelism += 1
         return info_running(launched=child)
+
+    def _launch(
+        self,
+        request: execution_pb2.ExecutionCreateRequest,
+        recovery: Optional[identifier_pb2.WorkflowExecutionIdentifier],
+        parent: identifier_pb2.NodeExecutionIdentifier,
+    ) -> None:
+        """launchplan/admin.go Launch: with a RecoveryExecution, RecoverExecution of it under the child's name and the
+        parent node execution (done if that works; NotFound falls through to a launch, handleLaunchError with
+        isRecovery; any other error is the launch's error); else CreateExecution. Raises the AdminError."""
+        engine = self.engine
+        if recovery is not None:
+            recover = execution_pb2.ExecutionRecoverRequest(
+                id=recovery, name=request.name, metadata=execution_pb2.ExecutionMetadata(parent_node_execution=parent)
+            )
+            try:
+                engine._call("RecoverExecution", recover, engine.admin._recover_execution)
+                return
+            except AdminError as err:
+                if err.code != Code.NOT_FOUND:  # "failed to recover workflow ... will attempt to launch instead"
+                    raise
+        engine._call("CreateExecution", request, engine.admin._create_execution)
 
     def check_launch_plan_status(self, nctx: NodeContext) -> PhaseInfo:
         """CheckLaunchPlanStatus: the child's phase decides; a failed or aborted child fails the node for good
