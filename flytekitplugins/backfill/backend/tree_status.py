@@ -6,6 +6,11 @@ instant its run without reading any other run of the launch plan. A node shows i
 timeout retry the run named is the first one). The instants come from the registered workflow: node ids in the node shape, the literal slices a
 top workflow hands its leaf pieces, or the fixed slices of its parts. A piece whose node has ended is read once and
 remembered, so a later poll reads only the pieces still running.
+
+A backfill recovered from the console (FlyteAdmin's RecoverExecution) has RECOVERED nodes with no run of their own:
+flytepropeller copied them from the execution it recovers from (``nodes/executor.go`` attemptRecovery). Such a node
+is read where it ran, in that execution (the execution's ``metadata.reference_execution``, and so on back while the
+node was recovered there too), so each instant shows the run that really ran it.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ import re
 from datetime import datetime
 from typing import Any, Dict, List, Optional, Sequence
 
-from flyteidl.admin import common_pb2, node_execution_pb2
+from flyteidl.admin import common_pb2, execution_pb2, node_execution_pb2
 from flyteidl.core import execution_pb2 as core_execution_pb2
 from flyteidl.core import identifier_pb2, workflow_pb2
 from flytekit.clients.raw import RawSynchronousFlyteClient
@@ -41,6 +46,8 @@ class TreeReader:
         self.remote = remote
         self._ended: Dict[str, List[tuple]] = {}  # execution name of an ended piece -> its (instant, status, run)
         self._part_rows: Dict[str, List[List[datetime]]] = {}  # part launch plan version/name -> its slices
+        self._recovered_from: Dict[str, Optional[identifier_pb2.WorkflowExecutionIdentifier]] = {}
+        self._ended_nodes: Dict[str, Dict[str, Any]] = {}  # the node executions of an execution recovered from
 
     def statuses(self, execution_id: identifier_pb2.WorkflowExecutionIdentifier, template: workflow_pb2.WorkflowTemplate,
                  ended: bool) -> List[tuple]:  # fmt: skip
@@ -48,7 +55,7 @@ class TreeReader:
         nodes = self.node_executions(execution_id)
         found: List[tuple] = []
         for node in template.nodes:
-            execution = nodes.get(node.id)
+            execution = self._where_it_ran(nodes.get(node.id))
             instant = instant_of_node_id(node.id)
             if instant is not None:
                 found.append(_run(instant, execution, ended))
@@ -81,9 +88,9 @@ class TreeReader:
         found: List[tuple] = []
         for index, item in enumerate(slices):
             if is_part:
-                found += self._piece(nodes.get(index_id("p", index, len(slices))), item, piece_ended)
+                found += self._piece(self._where_it_ran(nodes.get(index_id("p", index, len(slices)))), item, piece_ended)
             else:
-                found.append(_run(item, nodes.get(index_id("n", index, len(slices))), piece_ended))
+                found.append(_run(item, self._where_it_ran(nodes.get(index_id("n", index, len(slices)))), piece_ended))
         if _ended(execution):
             self._ended[child.name] = found
         return found
@@ -104,6 +111,29 @@ class TreeReader:
             rows = part.spec.fixed_inputs.literals[INSTANTS].collection.literals
             self._part_rows[key] = [[timestamp_utc(t.scalar.primitive.datetime) for t in row.collection.literals] for row in rows]
         return self._part_rows[key]
+
+    def _where_it_ran(self, node: Optional[Any]) -> Optional[Any]:
+        """A node Recover copied (RECOVERED, no run of its own) as the execution it was recovered from recorded it;
+        any other node as it is."""
+        while node is not None and node.closure.phase == NodePhase.RECOVERED and _child_of(node) is None:
+            original = self._original_of(node.id.execution_id)
+            if original is None:
+                return node
+            if original.name not in self._ended_nodes:
+                self._ended_nodes[original.name] = self.node_executions(original)
+            node = self._ended_nodes[original.name].get(node.id.node_id)
+        return node
+
+    def _original_of(self, execution_id: identifier_pb2.WorkflowExecutionIdentifier) -> Optional[Any]:
+        """The execution a recovered execution recovers from (its reference execution), else None."""
+        if execution_id.name not in self._recovered_from:
+            request = execution_pb2.WorkflowExecutionGetRequest(id=execution_id)
+            execution = with_backoff("reading a recovered execution",
+                                     lambda: RawSynchronousFlyteClient.get_execution(self.remote.client, request))  # fmt: skip
+            metadata = execution.spec.metadata
+            recovered = metadata.mode == execution_pb2.ExecutionMetadata.RECOVERED and metadata.HasField("reference_execution")
+            self._recovered_from[execution_id.name] = metadata.reference_execution if recovered else None
+        return self._recovered_from[execution_id.name]
 
     def node_executions(self, execution_id: Any) -> Dict[str, Any]:
         """The node executions of one execution, by node id (every page)."""

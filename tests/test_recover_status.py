@@ -1,0 +1,46 @@
+"""`--status` of a backfill recovered from the console (RecoverExecution, issue 16 #5): each instant shows its true
+state and the run that really ran it, read through the RECOVERED nodes to the execution they were copied from."""
+
+import json
+
+import pytest
+from click.testing import CliRunner
+from flytekit.clis.sdk_in_container.pyflyte import main as pyflyte
+
+from test_backend_recover import DAILY_NAME, backfill, day_outcomes, days, flyte, kickoff_of, recover  # noqa: F401
+
+ISO = lambda t: t.isoformat().replace("+00:00", "Z")  # noqa: E731
+
+
+def latest_run_by_instant(flyte):
+    """The oracle: each instant's newest run of the launch plan, from the backend's own records."""
+    latest = {}
+    for run in flyte.state.executions_of(DAILY_NAME):  # in creation order
+        latest[kickoff_of(run)] = run
+    return {ISO(t): (run.name, run.phase) for t, run in latest.items()}
+
+
+def status(flyte, name):
+    result = CliRunner().invoke(pyflyte, ["backfill", "--status", name, "--output", "json"], env=flyte.env())
+    return result.exit_code, json.loads(result.stdout)
+
+
+@pytest.mark.parametrize("options", [{}, {"max_nodes": 4}], ids=["nodes", "pieces"])
+def test_status_of_a_recovered_backfill_shows_each_instant_with_the_run_that_ran_it(flyte, options):
+    calls, bad = [], days(2, 10)
+    flyte.state.task_outcome = day_outcomes(calls, bad)
+    top = backfill(flyte, 12, **options).execution.id.name
+    code, before = status(flyte, top)
+    assert code == 1 and sorted(r["instant"] for r in before["runs"] if r["status"] == "FAILED") == sorted(map(ISO, bad))
+    bad.clear()  # the fix is in: Recover, as the console does
+    recovered = recover(flyte, top, "bf-recovered")
+    flyte.state.run_until_idle()
+    code, after = status(flyte, recovered)
+    assert code == 0 and after["phase"] == "SUCCEEDED"
+    oracle = latest_run_by_instant(flyte)
+    assert len(after["runs"]) == 12
+    assert {r["instant"]: (r["execution"], r["status"]) for r in after["runs"]} == {
+        t: (name, "SUCCEEDED") for t, (name, _) in oracle.items()
+    }
+    kept = [r for r in after["runs"] if r["execution"] in {b["execution"] for b in before["runs"]}]
+    assert len(kept) == (10 if not options else 4)  # nodes: the 10 that had succeeded; pieces: the one whole piece
