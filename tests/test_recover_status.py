@@ -32,9 +32,19 @@ def test_status_of_a_recovered_backfill_shows_each_instant_with_the_run_that_ran
     top = backfill(flyte, 12, **options).execution.id.name
     code, before = status(flyte, top)
     assert code == 1 and sorted(r["instant"] for r in before["runs"] if r["status"] == "FAILED") == sorted(map(ISO, bad))
+    predicted = before["rerun_by_recover"]
+    text = CliRunner().invoke(pyflyte, ["backfill", "--status", top], env=flyte.env()).stdout
+    runs_before = len(flyte.state.executions_of(DAILY_NAME))
     bad.clear()  # the fix is in: Recover, as the console does
     recovered = recover(flyte, top, "bf-recovered")
     flyte.state.run_until_idle()
+    rerun = [kickoff_of(r) for r in flyte.state.executions_of(DAILY_NAME)[runs_before:]]
+    assert predicted == {"instants": len(rerun), "succeeded": len(set(rerun) - days(2, 10))}  # what --status said
+    if options:
+        assert f"would run {len(rerun)} instants again, {len(rerun) - 2} of which succeeded" in text
+        assert "use --reprocess failed to run only what failed" in text
+    else:
+        assert "Recover in the Flyte console runs the 2 instants that did not succeed again, and nothing else" in text
     code, after = status(flyte, recovered)
     assert code == 0 and after["phase"] == "SUCCEEDED"
     oracle = latest_run_by_instant(flyte)

@@ -39,6 +39,25 @@ class BackfillStatus:
     phase: str
     launch_plan_name: str
     runs: Tuple[InstantStatus, ...]
+    groups: Tuple[int, ...] = ()  # how many runs each node of the backfill execution's workflow holds, in run order
+
+    def rerun_by_recover(self) -> Optional[Tuple[int, int]]:
+        """What the console's Recover of this backfill execution would run again: (instants, of which succeeded).
+
+        flytepropeller recovers each node of the execution that SUCCEEDED and runs every other one again
+        (``nodes/executor.go`` attemptRecovery); a launch-plan node runs again as a new child with nothing to recover
+        from (``nodes/subworkflow/launchplan.go`` StartLaunchPlan), so a piece holding a failed run runs all its runs
+        again. None when unknown (a command-driven backfill, or after --retry-failed rounds)."""
+        if not self.groups:
+            return None
+        rerun = succeeded = start = 0
+        for size in self.groups:
+            group = self.runs[start : start + size]
+            start += size
+            if any(r.status != "SUCCEEDED" for r in group):
+                rerun += size
+                succeeded += sum(r.status == "SUCCEEDED" for r in group)
+        return rerun, succeeded
 
     @property
     def finished(self) -> bool:
@@ -72,6 +91,8 @@ class BackfillStatus:
             "phase": self.phase,
             "launch_plan": self.launch_plan_name,
             "counts": self.counts(),
+            "rerun_by_recover": None if (rerun := self.rerun_by_recover()) is None or not self.failed
+            else {"instants": rerun[0], "succeeded": rerun[1]},
             "runs": [{"instant": iso_utc(r.instant), "status": r.status, "execution": r.execution} for r in self.runs],
         }
 
@@ -117,7 +138,7 @@ def backfill_status(
     phase = phase_name(execution.closure.phase)
     found = cache.tree_reader(remote).statuses(execution.id.to_flyte_idl(), template, ended=phase in TERMINAL)
     runs = tuple(InstantStatus(instant, status, run) for instant, status, run in found)
-    return BackfillStatus(execution_name, phase, launch_plan_name, runs)
+    return BackfillStatus(execution_name, phase, launch_plan_name, runs, tuple(cache.tree_reader(remote).group_sizes))
 
 
 def command_driven_status(remote: FlyteRemote, name: str, project: str, domain: str) -> Optional[BackfillStatus]:

@@ -51,16 +51,21 @@ class TreeReader:
 
     def statuses(self, execution_id: identifier_pb2.WorkflowExecutionIdentifier, template: workflow_pb2.WorkflowTemplate,
                  ended: bool) -> List[tuple]:  # fmt: skip
-        """(instant, status, run name) for every instant of the backfill, in run order."""
+        """(instant, status, run name) for every instant of the backfill, in run order. ``group_sizes`` then holds how
+        many of them each node of the backfill's own workflow runs, in the same order."""
         nodes = self.node_executions(execution_id)
         found: List[tuple] = []
+        self.group_sizes: List[int] = []
         for node in template.nodes:
             execution = self._where_it_ran(nodes.get(node.id))
             instant = instant_of_node_id(node.id)
+            before = len(found)
             if instant is not None:
                 found.append(_run(instant, execution, ended))
             elif _PIECE_NODE.match(node.id):
                 found += self._piece(execution, self._slices_of(node), ended)
+            if len(found) > before:
+                self.group_sizes.append(len(found) - before)
         return found
 
     def instants(self, template: workflow_pb2.WorkflowTemplate) -> List[datetime]:

@@ -425,6 +425,9 @@ def _print_status(status: BackfillStatus, output: str, only_failed: bool, retry:
     print_status(Console(), status, only_failed)
     if retry and status.failed:
         click.echo(f"Retry the failed instants with:\n  {retry}")
+    rerun = status.rerun_by_recover()
+    if rerun is not None and status.failed and status.finished:
+        click.echo(_what_recover_does(*rerun, retry))
 
 
 def _run_remote(ctx: click.Context, call: Call, start: datetime, end: datetime) -> int:
@@ -526,6 +529,15 @@ def _drive_from_here(
     else:
         _print_status(result, output, only_failed=True, retry=retry)
     return 0 if result.all_succeeded else 1
+
+
+def _what_recover_does(instants: int, succeeded: int, retry: Optional[str]) -> str:
+    """What the console's Recover of this backfill runs again (BackfillStatus.rerun_by_recover)."""
+    if not succeeded:
+        return f"Recover in the Flyte console runs the {count_of(instants, 'instant')} that did not succeed again, and nothing else."
+    instead = "the retry command above" if retry else "--reprocess failed"
+    return (f"Recover in the Flyte console would run {count_of(instants, 'instant')} again, {succeeded:,} of which "
+            f"succeeded (a piece with a failed run runs again whole): use {instead} to run only what failed.")
 
 
 def _plan_line(plan: BackfillPlan) -> str:
