@@ -232,7 +232,7 @@ def shown_rows(rows: Sequence[Row], all_rows: bool = False) -> List[Union[Row, S
         stop = index + 1
         while tone is not None and stop < end and rows[stop].tone() == tone:
             stop += 1
-        if tone is not None and stop - index >= QUIET_STRETCH:
+        if stop - index >= QUIET_STRETCH:  # a row that mixes states stands alone (stop is index + 1)
             shown.append(Stretch(tuple(rows[index:stop]), tone))
         else:
             shown.extend(rows[index:stop])
