@@ -38,7 +38,8 @@ GROUP = {  # the oracle's own grouping of phases into display states
     "RUNNING": "RUNNING", "PENDING": "PENDING", "SUCCEEDED": "SUCCEEDED",
 }  # fmt: skip
 SPECIAL = {  # hour since START: phase; every other hour of three days SUCCEEDED
-    5: "FAILED", 30: "TIMED_OUT", 31: "ABORTED", 50: "NOT_RUN", 60: "RUNNING", 61: "QUEUED", 70: "PENDING", 71: "PENDING"
+    5: "FAILED", 30: "TIMED_OUT", 31: "ABORTED", 50: "NOT_RUN", 60: "RUNNING", 61: "QUEUED", 70: "PENDING",
+    71: "PENDING",
 }  # fmt: skip
 CAUSE = "ValueError: <b>bad</b> & \"quoted\""
 RETRY = "pyflyte backfill --retry-failed 'bf-<abc>' && echo done"
@@ -47,7 +48,8 @@ LAUNCH_PLAN = "daily<script>document.title='owned'</script>"
 
 def console_url(execution: str) -> Optional[str]:
     """Every run has a console page but bf-0's (a console that does not know it); one offers a script, not a page."""
-    return {"bf-0": None, "bf-1": "javascript:alert(1)"}.get(execution, f"https://console.example/runs/{execution}?a=1&b=2")
+    special = {"bf-0": None, "bf-1": "javascript:alert(1)"}
+    return special.get(execution, f"https://console.example/runs/{execution}?a=1&b=2")
 
 
 def report_runs() -> List[ReportRun]:
@@ -283,10 +285,11 @@ def test_the_screenshot_shows_each_cell_in_its_colour_at_its_day_and_hour(loaded
 
 def test_a_daily_report_lays_days_by_weekday_and_a_local_one_links_nothing():
     results = [
-        RunResult(START + timedelta(days=d, hours=8), "FAILED" if d == 3 else "SUCCEEDED", cause="boom" if d == 3 else None)
+        RunResult(START + timedelta(days=d, hours=8), "FAILED" if d == 3 else "SUCCEEDED", cause="boom" * (d == 3))
         for d in range(10)
     ]
-    page = parsed(report_html(BackfillReport.of_results("local-bf", "daily_lp", results, "pyflyte backfill ..."), console_url))
+    report = BackfillReport.of_results("local-bf", "daily_lp", results, "pyflyte backfill ...")
+    page = parsed(report_html(report, console_url))
     cells = page.having(cls="cell")
     assert [(c.row_label, c.slot, c.attrs["data-state"]) for c in cells] == [
         ((r.instant.date() - timedelta(days=r.instant.weekday())).isoformat(), r.instant.weekday(), r.status)

@@ -186,6 +186,13 @@ def _label(layout: Layout, start: date) -> str:
     return start.strftime("%Y-%m") if layout is Layout.MONTHS else start.isoformat()
 
 
+TITLES = {
+    Layout.HOURS: "hours (UTC) by day",
+    Layout.WEEKS: "days (UTC) by ISO week",
+    Layout.MONTHS: "days (UTC) by month",
+}
+
+
 # How each layout prints: label width, cell width, cells per group (a space between groups), column headings.
 @dataclass(frozen=True)
 class _Print:
@@ -193,18 +200,13 @@ class _Print:
     cell_width: int
     group: int
     headings: Dict[int, str]
-    title: str
     noun: str
 
 
 _PRINT = {
-    Layout.HOURS: _Print(10, 2, 6, {0: "00", 6: "06", 12: "12", 18: "18"}, "hours (UTC) by day", "day"),
-    Layout.WEEKS: _Print(
-        10, 3, 7, dict(enumerate(("Mo", "Tu", "We", "Th", "Fr", "Sa", "Su"))), "days (UTC) by ISO week", "week"
-    ),
-    Layout.MONTHS: _Print(
-        7, 2, 31, {0: "1", 4: "5", 9: "10", 14: "15", 19: "20", 24: "25", 29: "30"}, "days (UTC) by month", "month"
-    ),
+    Layout.HOURS: _Print(10, 2, 6, {0: "00", 6: "06", 12: "12", 18: "18"}, "day"),
+    Layout.WEEKS: _Print(10, 3, 7, dict(enumerate(("Mo", "Tu", "We", "Th", "Fr", "Sa", "Su"))), "week"),
+    Layout.MONTHS: _Print(7, 2, 31, {0: "1", 4: "5", 9: "10", 14: "15", 19: "20", 24: "25", 29: "30"}, "month"),
 }
 
 LONG_CALENDAR = 31  # rows; a longer calendar folds its quiet stretches unless all_rows
@@ -247,7 +249,7 @@ def terminal_calendar(runs: Iterable[Run], all_rows: bool = False) -> Group:
     if not grid.rows:
         return Group(Text("no instants to show"))
     look = _PRINT[grid.layout]
-    title = look.title + ("; a cell shows the worst of its runs" if grid.folded else "")
+    title = TITLES[grid.layout] + ("; a cell shows the worst of its runs" if grid.folded else "")
     lines = [Text(title, style="bold"), Text(_heading_line(look))]
     for item in shown_rows(grid.rows, all_rows):
         lines.append(_stretch_line(item, look) if isinstance(item, Stretch) else _row_line(item, look))

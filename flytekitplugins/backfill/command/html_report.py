@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Sequence, Tupl
 from urllib.parse import urlparse
 
 from ..core.times import as_utc, iso_utc
-from .calendar import STATES, DisplayState, Grid, Layout, Row, Run, calendar_grid, display_state, worst
+from .calendar import STATES, TITLES, DisplayState, Grid, Layout, Row, Run, calendar_grid, display_state, worst
 
 if TYPE_CHECKING:
     from ..backend.status import BackfillStatus
@@ -143,12 +143,12 @@ def _address(console_url: ConsoleUrl, execution: Optional[str]) -> Optional[str]
 
 def _header(report: BackfillReport) -> str:
     instants = sorted(as_utc(r.instant) for r in report.runs)
+    count = f"{len(instants):,} instant" + ("" if len(instants) == 1 else "s")
     span = f", {iso_utc(instants[0])} to {iso_utc(instants[-1])}" if instants else ""
     return (
         f"<header><h1>Backfill <code>{escape(report.name)}</code></h1>"
         f'<p class="meta">launch plan <code>{escape(report.launch_plan)}</code>; phase '
-        f'<b class="phase">{escape(report.phase)}</b>; {len(report.runs):,} instant{"" if len(report.runs) == 1 else "s"}'
-        f"{span} (UTC)</p></header>"
+        f'<b class="phase">{escape(report.phase)}</b>; {count}{span} (UTC)</p></header>'
     )
 
 
@@ -217,7 +217,6 @@ def _run_link(execution: Optional[str], console_url: ConsoleUrl) -> str:
     return f'<a href="{escape(url)}" target="_blank" rel="noopener">{name}</a>' if url else name
 
 
-_TITLES = {Layout.HOURS: "hours (UTC) by day", Layout.WEEKS: "days (UTC) by ISO week", Layout.MONTHS: "days (UTC) by month"}
 _HEADINGS = {
     Layout.HOURS: [f"{h:02d}" for h in range(24)],
     Layout.WEEKS: ["Mo", "Tu", "We", "Th", "Fr", "Sa", "Su"],
@@ -235,7 +234,7 @@ def _calendar(runs: Sequence[ReportRun], console_url: ConsoleUrl) -> str:
     rows = [f'<div class="row heading" style="--columns:{columns}"><span></span>{heading}</div>']
     rows.extend(_row(row, columns, by_key, console_url) for row in grid.rows)
     return (
-        f'<section><h2>Calendar: {_TITLES[grid.layout]}</h2>'
+        f'<section><h2>Calendar: {TITLES[grid.layout]}</h2>'
         f'<div class="grid {grid.layout.value}">{"".join(rows)}</div></section>'
     )
 
