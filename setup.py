@@ -15,6 +15,7 @@ test_requires = [
     "hypothesis>=6",
     "pytest-timeout>=2",
     "pytest-xdist>=3",  # make test runs the suite in two processes
+    "pillow>=9",  # tests/test_html_report.py reads the browser's screenshot of the report
 ]
 
 __version__ = "0.1.0"
