@@ -232,7 +232,7 @@ def test_following_a_pieces_backfill_reads_only_what_can_still_change(flyte):
     assert second.counts()["succeeded"] >= 129 and second_reads == 3  # top, the ended piece once more, the running
     flyte.state.run_until_idle()
     done, done_reads = poll()
-    assert done.counts() == {"succeeded": 249, "failed": 1, "running": 0, "queued": 0}
+    assert done.counts() == {"succeeded": 249, "failed": 1, "aborted": 0, "not_run": 0, "running": 0, "queued": 0}
     assert done_reads == 3  # top, the second and third pieces; the first was read after it ended and is kept
     again, again_reads = poll()
     assert again == done and again_reads == 1  # every piece has ended: only the top workflow's nodes

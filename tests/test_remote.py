@@ -209,17 +209,17 @@ def test_status_counts_runs_in_flight_as_running_and_runs_not_started_as_queued(
     assert out["phase"] == "RUNNING" and [r["status"] for r in out["runs"]] == ["RUNNING"] * 3 + ["PENDING"] * 7
     in_flight = {r.name for r in admin.state.executions_of(LP_NAME, PROJECT, DOMAIN)}
     assert {r["execution"] for r in out["runs"] if r["status"] == "RUNNING"} == in_flight
-    assert out["counts"] == {"succeeded": 0, "failed": 0, "running": 3, "queued": 7}
+    assert out["counts"] == {"succeeded": 0, "failed": 0, "aborted": 0, "not_run": 0, "running": 3, "queued": 7}
     text = backfill(admin, "--status", "inflight")
     words = " ".join(text.stdout.split())  # rich wraps the line at the terminal's width
-    assert text.exit_code == 1 and "inflight of remote_daily_lp: RUNNING; 0 succeeded, 0 failed, 3 running, 7 queued" in words
+    assert text.exit_code == 1 and "inflight of remote_daily_lp: RUNNING 10 instants: 0 succeeded, 3 running, 7 queued" in words
     api = backfill_status(admin.remote(PROJECT, DOMAIN), "inflight", PROJECT, DOMAIN)
     assert api.counts() == out["counts"] and not api.finished
 
     rounds_until(succeeded=3, running=3)  # the next three took the freed slots
     out = status_of(admin, "inflight")
     assert [r["status"] for r in out["runs"]] == ["SUCCEEDED"] * 3 + ["RUNNING"] * 3 + ["PENDING"] * 4
-    assert out["counts"] == {"succeeded": 3, "failed": 0, "running": 3, "queued": 4}
+    assert out["counts"] == {"succeeded": 3, "failed": 0, "aborted": 0, "not_run": 0, "running": 3, "queued": 4}
 
 
 def test_an_explicit_version_is_its_own_backfill(admin):

@@ -173,7 +173,7 @@ def test_status_maps_every_instant_to_its_run(admin):
     result = backfill(admin, "--status", execution.name, "--output", "json")
     assert result.exit_code == 1
     status = json.loads(result.stdout)
-    assert status["counts"] == {"succeeded": 9, "failed": 1, "running": 0, "queued": 0}
+    assert status["counts"] == {"succeeded": 9, "failed": 1, "aborted": 0, "not_run": 0, "running": 0, "queued": 0}
     assert [r["instant"] for r in status["runs"]] == [iso(d) for d in DAYS[:10]]
     assert [r["execution"] for r in status["runs"]] == [run_of(admin, d).name for d in DAYS[:10]]
     assert status["runs"][4]["status"] == "FAILED"
@@ -196,7 +196,7 @@ def test_status_counts_only_this_backfills_runs_and_the_latest_retry_round(admin
     admin.state.stop_propeller()
     assert result.exit_code == 0, result.output
     out = json.loads(result.stdout)["status"]
-    assert out["counts"] == {"succeeded": 5, "failed": 0, "running": 0, "queued": 0}
+    assert out["counts"] == {"succeeded": 5, "failed": 0, "aborted": 0, "not_run": 0, "running": 0, "queued": 0}
     retried = [e for e in admin.state.executions_of(LP_NAME) if kickoff(e) == DAYS[1]]
     assert [Phase.Name(e.phase) for e in retried] == ["FAILED", "FAILED", "FAILED", "SUCCEEDED"]  # sched, earlier, ours, retry
     assert out["runs"][1]["execution"] == retried[-1].name  # the retry round's run, not the first one
@@ -253,5 +253,8 @@ def test_wait_with_json_prints_one_document(admin):
                       "--output", "json")  # fmt: skip
     out = json.loads(result.stdout)
     assert result.exit_code == 1 and out["count"] == 3 and out["status"]["counts"]["failed"] == 1
-    assert out["status"]["runs"][1] == {"instant": iso(DAYS[1]), "status": "FAILED", "execution": out["status"]["runs"][1]["execution"]}
+    failed_run = out["status"]["runs"][1]
+    assert failed_run == {"instant": iso(DAYS[1]), "status": "FAILED", "execution": failed_run["execution"],
+                          "cause": failed_run["cause"]}  # fmt: skip
+    assert failed_run["cause"].endswith(f"the run for {iso(DAYS[1])} failed on purpose")  # read from FlyteAdmin
     assert out["retry_command"].endswith("--reprocess failed")

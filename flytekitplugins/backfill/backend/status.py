@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
@@ -21,6 +21,7 @@ from .tree_status import NOT_RUN, PENDING, TreeReader
 from ..core.node_ids import INSTANTS_ANNOTATION, RUNS_ANNOTATION
 from ..core.progressions import decode
 
+CAUSES_PER_CALL = 100
 STOPPED = "STOPPED"  # a command-driven backfill whose command stopped before launching every run
 
 
@@ -31,6 +32,7 @@ class InstantStatus:
     instant: datetime
     status: str
     execution: Optional[str] = None
+    cause: Optional[str] = None  # why the run failed, as Flyte recorded it (see with_causes)
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,13 @@ class BackfillStatus:
     launch_plan_name: str
     runs: Tuple[InstantStatus, ...]
     groups: Tuple[int, ...] = ()  # how many runs each node of the backfill execution's workflow holds, in run order
+    started_at: Optional[datetime] = None  # when the backfill began running, if known
+
+    @property
+    def ended(self) -> int:
+        """How many instants have ended (their run ended, or they will never run)."""
+        c = self.counts()
+        return c["succeeded"] + c["failed"] + c["aborted"] + c["not_run"]
 
     def rerun_by_recover(self) -> Optional[Tuple[int, int]]:
         """What the console's Recover of this backfill execution would run again: (instants, of which succeeded).
@@ -72,17 +81,10 @@ class BackfillStatus:
         return tuple(r for r in self.runs if r.status in TERMINAL - {"SUCCEEDED"} or r.status == NOT_RUN)
 
     def counts(self) -> Dict[str, int]:
-        """succeeded / failed / running / queued, as the progress bar shows them."""
-        buckets = {"succeeded": 0, "failed": 0, "running": 0, "queued": 0}
+        """How many instants are in each state: NOT_RUN (never started) and ABORTED apart from FAILED."""
+        buckets = {"succeeded": 0, "failed": 0, "aborted": 0, "not_run": 0, "running": 0, "queued": 0}
         for r in self.runs:
-            if r.status == "SUCCEEDED":
-                buckets["succeeded"] += 1
-            elif r.status in TERMINAL or r.status == NOT_RUN:
-                buckets["failed"] += 1
-            elif r.status in ("RUNNING", "SUCCEEDING", "FAILING", "ABORTING"):
-                buckets["running"] += 1
-            else:
-                buckets["queued"] += 1
+            buckets[_bucket(r.status)] += 1
         return buckets
 
     def to_dict(self) -> Dict[str, Any]:
@@ -93,8 +95,38 @@ class BackfillStatus:
             "counts": self.counts(),
             "rerun_by_recover": None if (rerun := self.rerun_by_recover()) is None or not self.failed
             else {"instants": rerun[0], "succeeded": rerun[1]},
-            "runs": [{"instant": iso_utc(r.instant), "status": r.status, "execution": r.execution} for r in self.runs],
+            "runs": [{"instant": iso_utc(r.instant), "status": r.status, "execution": r.execution, "cause": r.cause}
+                     for r in self.runs],  # fmt: skip
         }
+
+
+def _bucket(status: str) -> str:
+    if status in ("SUCCEEDED", "RECOVERED"):
+        return "succeeded"
+    if status in ("FAILED", "TIMED_OUT"):
+        return "failed"
+    if status == "ABORTED":
+        return "aborted"
+    if status == NOT_RUN:
+        return "not_run"
+    if status in ("RUNNING", "SUCCEEDING", "FAILING", "ABORTING"):
+        return "running"
+    return "queued"
+
+
+def with_causes(remote: FlyteRemote, status: BackfillStatus, project: str, domain: str) -> BackfillStatus:
+    """The status with each failed run's cause, the first line of its error as FlyteAdmin recorded it (one list
+    call per 100 failed runs)."""
+    failed = [r.execution for r in status.runs if r.execution and r.status in TERMINAL - {"SUCCEEDED"} and not r.cause]
+    causes: Dict[str, str] = {}
+    for i in range(0, len(failed), CAUSES_PER_CALL):
+        for run in list_executions(remote, project, domain, filters.ValueIn("name", failed[i : i + CAUSES_PER_CALL])):
+            message = run.closure.error.message if run.closure.error is not None else ""
+            causes[run.id.name] = (message.strip().splitlines() or [""])[-1][:300]
+    if not causes:
+        return status
+    runs = tuple(replace(r, cause=causes.get(r.execution or "", r.cause)) for r in status.runs)
+    return replace(status, runs=runs)
 
 
 class StatusCache:
@@ -138,7 +170,10 @@ def backfill_status(
     phase = phase_name(execution.closure.phase)
     found = cache.tree_reader(remote).statuses(execution.id.to_flyte_idl(), template, ended=phase in TERMINAL)
     runs = tuple(InstantStatus(instant, status, run) for instant, status, run in found)
-    return BackfillStatus(execution_name, phase, launch_plan_name, runs, tuple(cache.tree_reader(remote).group_sizes))
+    started = execution.closure.started_at
+    started_at = started if started is not None and started.timestamp() > 0 else None
+    return BackfillStatus(execution_name, phase, launch_plan_name, runs, tuple(cache.tree_reader(remote).group_sizes),
+                          started_at)  # fmt: skip
 
 
 def command_driven_status(remote: FlyteRemote, name: str, project: str, domain: str) -> Optional[BackfillStatus]:
@@ -177,7 +212,8 @@ def command_driven_status(remote: FlyteRemote, name: str, project: str, domain: 
     else:
         phase = STOPPED if never_launched else "SUCCEEDED"
     launch_plan_name = next(iter(found.values())).spec.launch_plan.name
-    return BackfillStatus(name, phase, launch_plan_name, runs)
+    starts = [run.closure.started_at for run in found.values() if run.closure.started_at is not None]
+    return BackfillStatus(name, phase, launch_plan_name, runs, started_at=min(starts, default=None))
 
 
 def merged(earlier: BackfillStatus, later: BackfillStatus) -> BackfillStatus:

@@ -10,6 +10,7 @@ import dataclasses
 import json
 import shlex
 import sys
+import time
 import traceback
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -19,28 +20,31 @@ from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Seque
 import rich_click as click
 from flytekit.clis.sdk_in_container.constants import CTX_VERBOSE
 from flytekit.clis.sdk_in_container.helpers import get_and_save_remote_with_click_context
+from flytekit.models.core.identifier import WorkflowExecutionIdentifier
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ..backend.command_driver import drive
 from ..backend.remote import fetch_launch_plan, launch_backfill
 from ..backend.retries import RESUME, Outage, first_contact, reporting, without_channel_retries
-from ..backend.status import BackfillStatus, StatusCache, as_past_runs, backfill_status, follow, merged
+from ..backend.status import BackfillStatus, StatusCache, as_past_runs, backfill_status, follow, merged, with_causes
 from ..core.errors import BackfillUsageError, ExecutionNameTakenError, InvalidWindowError, MissingInputError
 from ..core.plan import BackfillPlan
 from ..core.reprocess import ALL, FAILED
 from ..core.request import COMMAND, BackfillRequest
+from ..core.time_left import as_words, time_left
 from ..core.times import iso_utc
 from ..flyte.launch_plans import LaunchPlanLike, facts_of
 from ..flyte.local import NOT_RUN, SUCCEEDED, RunResult, run_locally
 from ..flyte.planning import plan_request
 from .cli_help import HELP_CONFIG, option_panels
 from .dates import DATE_RANGE
+from .html_report import BackfillReport, write_html_report
 from .input_flags import parse_inputs
 from .local_files import load_launch_plan
 from .options import CommandOptions, click_options, split
 from .interrupts import ctrl_c_interrupts
-from .report import count_of, plan_summary, print_plan, print_results, print_status, result_as_dict
+from .report import count_of, counts_line, plan_summary, print_plan, print_results, print_status, result_as_dict
 
 _ENDPOINT = "flytekitplugins.backfill.endpoint"  # ctx.meta key: the backend this command talks to
 
@@ -266,6 +270,10 @@ class Call:
 
 def _run(ctx: click.Context, call: Call) -> int:
     own = call.own
+    follows = own.status or own.wait or own.local or call.request_options["driver"] == COMMAND
+    if own.html and (own.dry_run or not follows):
+        raise BackfillUsageError("--html writes the report of a backfill's runs, which this command does not follow: "
+                                 "add --wait, or use it with --status NAME or --local (without --dry-run)")  # fmt: skip
     if own.local:
         _refuse_what_needs_a_backend(call)
     if own.status:
@@ -274,7 +282,8 @@ def _run(ctx: click.Context, call: Call) -> int:
             result = _follow_to_end(remote, call.launchplan, own.project, own.domain, own.poll_interval)
         else:
             result = backfill_status(remote, call.launchplan, own.project, own.domain, StatusCache())
-        _print_status(result, own.output, only_failed=False)
+        result = _reported(remote, own, result)
+        _print_status(result, own, only_failed=False)
         return 0 if result.all_succeeded else 1
     start, end = resolve_window(own.from_date, own.to_date, own.backfill_window)
     if own.retry_failed and not own.wait and call.request_options["driver"] != COMMAND:  # the command driver follows
@@ -334,30 +343,35 @@ def _run_local(ctx: click.Context, call: Call, start: datetime, end: datetime) -
     finished: List[RunResult] = []
     try:
         with _progress() as progress:
-            bar = progress.add_task("", total=len(plan.instants))
+            bar = progress.add_task("", total=len(plan.instants), left=as_words(None))
 
             def on_result(result: RunResult) -> None:
                 finished.append(result)
-                progress.update(bar, advance=1, description=f"{result.instant.isoformat()} {result.status.lower()}")
+                left = time_left(len(finished), len(plan.instants), sum(r.seconds for r in finished))
+                progress.update(bar, advance=1, description=f"{result.instant.isoformat()} {result.status.lower()}",
+                                left=as_words(left))  # fmt: skip
 
             results = run_locally(plan, on_result)
     except KeyboardInterrupt:
         return _interrupted_locally(ctx, call, request, plan, finished)
-    _print_results(plan, results, output)
+    _print_results(plan, results, call.own)
     return 0 if all(r.status == SUCCEEDED for r in results) else 1
 
 
-def _print_results(plan: BackfillPlan, results: Sequence[RunResult], output: str, extra: Optional[dict] = None) -> None:
-    if output == "json":
-        _print_plan(plan, output, {"results": [result_as_dict(r) for r in results], **(extra or {})})
+def _print_results(plan: BackfillPlan, results: Sequence[RunResult], own: CommandOptions, extra: Optional[dict] = None) -> None:
+    if own.html:
+        page = BackfillReport.of_results(plan.workflow_name, plan.launch_plan_name, results)
+        click.echo(f"Report: {write_html_report(own.html, page)}", err=True)
+    if own.output == "json":
+        _print_plan(plan, own.output, {"results": [result_as_dict(r) for r in results], **(extra or {})})
     else:
-        print_results(Console(), results)
+        print_results(Console(), results, every_row=own.all_rows)
 
 
 def _progress() -> Progress:
     """The progress bar of local runs and of following, on stderr."""
     columns = (TextColumn("backfill"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
-               TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn())  # fmt: skip
+               TimeElapsedColumn(), TextColumn("{task.fields[left]}"))  # fmt: skip
     return Progress(*columns, console=Console(stderr=True))
 
 
@@ -371,7 +385,7 @@ def _interrupted_locally(
     resume = resume_command(ctx, call, request, plan, len(finished)) if rest else None  # after the last run: no rest
     click.echo(f"Interrupted: {count_of(len(finished), 'run')} of {len(plan.instants):,} finished; the run of "
                f"{iso_utc(rest[0])} was stopped" if rest else "Interrupted after the last run", err=True)  # fmt: skip
-    _print_results(plan, results, output, {"interrupted": True, "resume_command": resume})
+    _print_results(plan, results, call.own, {"interrupted": True, "resume_command": resume})
     if output != "json" and resume:
         click.echo(f"Run the rest with:\n  {resume}")
     return 130
@@ -401,12 +415,14 @@ def _with_progress(
     command and ``again``, the command that picks it up (exit 130)."""
     try:
         with _progress() as progress:
-            bar = progress.add_task("", total=None)
+            bar = progress.add_task("", total=None, left=as_words(None))
+            began = time.time()
 
             def show(status: BackfillStatus) -> None:
-                c = status.counts()
-                progress.update(bar, total=len(status.runs), completed=c["succeeded"] + c["failed"],
-                                description=", ".join(f"{n} {name}" for name, n in c.items()))  # fmt: skip
+                since = status.started_at.timestamp() if status.started_at else began
+                left = time_left(status.ended, len(status.runs), time.time() - since)
+                progress.update(bar, total=len(status.runs), completed=status.ended, description=counts_line(status.counts()),
+                                left=as_words(left))  # fmt: skip
 
             return run(show)
     except KeyboardInterrupt:
@@ -418,16 +434,26 @@ def _status_command(project: str, domain: str, execution_name: str) -> str:
     return shlex.join(["pyflyte", "backfill", "-p", project, "-d", domain, "--status", execution_name, "--wait"])
 
 
-def _print_status(status: BackfillStatus, output: str, only_failed: bool, retry: Optional[str] = None) -> None:
-    if output == "json":
+def _print_status(status: BackfillStatus, own: CommandOptions, only_failed: bool, retry: Optional[str] = None) -> None:
+    if own.output == "json":
         click.echo(json.dumps({**status.to_dict(), **({"retry_command": retry} if retry else {})}, indent=2))
         return
-    print_status(Console(), status, only_failed)
-    if retry and status.failed:
-        click.echo(f"Retry the failed instants with:\n  {retry}")
+    print_status(Console(), status, only_failed, every_row=own.all_rows)
     rerun = status.rerun_by_recover()
     if rerun is not None and status.failed and status.finished:
         click.echo(_what_recover_does(*rerun, retry))
+    if retry and status.failed:
+        click.echo(f"Retry the failed instants with:\n  {retry}")
+
+
+def _reported(remote: Any, own: CommandOptions, status: BackfillStatus, retry: Optional[str] = None) -> BackfillStatus:
+    """The status with its failed runs' causes; with --html, also written as a report page."""
+    status = with_causes(remote, status, own.project, own.domain)
+    if own.html:
+        page = BackfillReport.of_status(status, retry if status.failed else None)
+        url = lambda name: remote.generate_console_url(WorkflowExecutionIdentifier(own.project, own.domain, name))  # noqa: E731
+        click.echo(f"Report: {write_html_report(own.html, page, url)}", err=True)
+    return status
 
 
 def _run_remote(ctx: click.Context, call: Call, start: datetime, end: datetime) -> int:
@@ -486,12 +512,12 @@ def _run_remote(ctx: click.Context, call: Call, start: datetime, end: datetime) 
         click.echo(f"Retry {attempt} of {own.retry_failed}: {count_of(len(again.plan.instants), 'failed instant')} in execution {again.execution.id.name}", err=True)
         return _follow_to_end(remote, again.execution.id.name, own.project, own.domain, own.poll_interval)
 
-    result = _retried(result, own.retry_failed, retry_round)
     retry = retry_command(ctx, call, request)
+    result = _reported(remote, own, _retried(result, own.retry_failed, retry_round), retry)
     if output == "json":  # one document: the plan, where it runs, and how it ended
         _print_plan(launched.plan, output, {**extra, "status": result.to_dict(), "retry_command": retry if result.failed else None})
     else:
-        _print_status(result, output, only_failed=True, retry=retry)
+        _print_status(result, own, only_failed=True, retry=retry)
     return 0 if result.all_succeeded else 1
 
 
@@ -522,12 +548,12 @@ def _drive_from_here(
         click.echo(f"Retry {attempt} of {own.retry_failed}: {count_of(len(again.instants), 'failed instant')} as runs named {retry_name}-...", err=True)
         return drive(remote, lp, again, own.project, own.domain, own.poll_interval, name=retry_name).status()
 
-    result = _retried(result, own.retry_failed, retry_round)
     retry = retry_command(ctx, call, request)
+    result = _reported(remote, own, _retried(result, own.retry_failed, retry_round), retry)
     if output == "json":
         _print_plan(plan, output, {"driver": COMMAND, "status": result.to_dict(), "retry_command": retry if result.failed else None})
     else:
-        _print_status(result, output, only_failed=True, retry=retry)
+        _print_status(result, own, only_failed=True, retry=retry)
     return 0 if result.all_succeeded else 1
 
 
@@ -535,7 +561,7 @@ def _what_recover_does(instants: int, succeeded: int, retry: Optional[str]) -> s
     """What the console's Recover of this backfill runs again (BackfillStatus.rerun_by_recover)."""
     if not succeeded:
         return f"Recover in the Flyte console runs the {count_of(instants, 'instant')} that did not succeed again, and nothing else."
-    instead = "the retry command above" if retry else "--reprocess failed"
+    instead = "the retry command below" if retry else "--reprocess failed"
     return (f"Recover in the Flyte console would run {count_of(instants, 'instant')} again, {succeeded:,} of which "
             f"succeeded (a piece with a failed run runs again whole): use {instead} to run only what failed.")
 

@@ -56,8 +56,8 @@ class BackfillReport:
 
     @classmethod
     def of_status(cls, status: "BackfillStatus", retry_command: Optional[str] = None) -> "BackfillReport":
-        """A remote backfill's report, from ``--status`` or ``--wait`` (a backend status carries no causes)."""
-        runs = tuple(ReportRun(r.instant, r.status, r.execution) for r in status.runs)
+        """A remote backfill's report, from ``--status`` or ``--wait`` (causes as status.with_causes read them)."""
+        runs = tuple(ReportRun(r.instant, r.status, r.execution, r.cause) for r in status.runs)
         return cls(status.execution_name, status.launch_plan_name, status.phase, runs, retry_command)
 
     @classmethod

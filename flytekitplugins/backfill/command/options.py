@@ -86,9 +86,16 @@ class CommandOptions:
         "table", flag="--output", panel=OUTPUT, kind=CHOICE, choices=("table", "json"), show_default=True,
         help="How to print the plan.",
     )  # fmt: skip
+    html: Optional[str] = option(
+        None, flag="--html", panel=OUTPUT, metavar="FILE",
+        help="With --status, --wait or --local: also write the backfill as one self-contained HTML page (a calendar "
+        "by state, the counts, the failed instants, the retry command, each instant linked to its run in the Flyte "
+        "console).",
+    )  # fmt: skip
     all_rows: bool = option(
         False, flag="--all-rows", panel=OUTPUT, kind=FLAG,
-        help="Print every run of a long plan's table (by default the first and last 20 past 60).",
+        help="Print every row of a long plan's or status's table and calendar (by default the first and last 20 rows "
+        "past 60, and the calendar's quiet stretches folded).",
     )  # fmt: skip
     verbose: bool = option(False, flag="--verbose", panel=OUTPUT, kind=FLAG, help="Show tracebacks.")
 

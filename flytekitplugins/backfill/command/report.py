@@ -7,13 +7,14 @@ from typing import Any, Dict, Sequence, Tuple
 
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
+from rich.table import Column, Table
 
 from ..core.json_values import json_value
 from ..flyte.local import FAILED, NOT_RUN, SUCCEEDED, RunResult
 from ..backend.status import STOPPED, BackfillStatus
 from ..core.plan import BackfillPlan
 from ..core.times import iso_utc
+from .calendar import terminal_calendar
 
 
 def plan_as_json(plan: BackfillPlan) -> str:
@@ -96,29 +97,50 @@ def _as_flags(inputs: Dict[str, Any]) -> str:
     return ", ".join(f"{name}={value if isinstance(value, str) else json.dumps(value)}" for name, value in inputs.items())
 
 
-def print_status(console: Console, status: BackfillStatus, only_failed: bool) -> None:
-    """The backfill's phase and counts, then one row per instant (or per failed instant)."""
-    counts = ", ".join(f"{n} {name}" for name, n in status.counts().items())
-    console.print(f"backfill {status.execution_name} of {status.launch_plan_name}: {status.phase}; {counts}")
+def print_status(console: Console, status: BackfillStatus, only_failed: bool, every_row: bool = False) -> None:
+    """At a glance: the phase and the counts by state, the calendar, then a row per instant, the failed ones first
+    with their run and cause, the others in run order (only the ones that did not succeed, ``only_failed``); a long
+    table shows its first and last 20 rows unless ``every_row``."""
+    console.print(f"backfill {status.execution_name} of {status.launch_plan_name}: {status.phase}")
+    console.print(f"{count_of(len(status.runs), 'instant')}: {counts_line(status.counts())}")
     if status.phase == STOPPED:
         never = sum(r.status == NOT_RUN for r in status.runs)
         console.print(f"Its command stopped before launching {count_of(never, 'run')}: run the same command again to "
                       "launch them.")  # fmt: skip
-    rows = status.failed if only_failed else status.runs
+    if status.runs:
+        console.print(terminal_calendar(((r.instant, r.status) for r in status.runs), all_rows=every_row))
+    failed = [r for r in status.runs if r.status in FAILED_PHASES]
+    rest = [r for r in status.runs if r.status not in FAILED_PHASES and (r in status.failed or not only_failed)]
+    rows = failed + rest
     if rows:
-        table = Table("instant (UTC)", "status", "run")
-        for r in rows:
-            table.add_row(iso_utc(r.instant), _styled(r.status), r.execution or "")
+        table = Table(Column("instant (UTC)", no_wrap=True, min_width=20), Column("status", min_width=9),
+                      Column("run", overflow="fold"), "cause")  # fmt: skip
+        shown = [(iso_utc(r.instant), _styled(r.status), r.execution or "", escape(r.cause or "")) for r in rows]
+        _add_rows(table, shown, every_row, "instant")
         console.print(table)
 
 
-def print_results(console: Console, results: Sequence[RunResult]) -> None:
-    """One row per instant with its status, duration and error, then the counts."""
+FAILED_PHASES = ("FAILED", "TIMED_OUT")  # the runs that ended with a cause to read: listed first
+
+
+def counts_line(counts: Dict[str, int]) -> str:
+    """``240 succeeded, 4 failed, 1 not run``: the states with instants in them (succeeded always)."""
+    return ", ".join(f"{n:,} {name.replace('_', ' ')}" for name, n in counts.items() if n or name == "succeeded")
+
+
+def print_results(console: Console, results: Sequence[RunResult], every_row: bool = False) -> None:
+    """The calendar, one row per instant (the failed ones first, the others in run order) with its status, duration
+    and error, then the counts; a long table shows its first and last 20 rows unless ``every_row``."""
+    if results:
+        console.print(terminal_calendar(((r.instant, r.status) for r in results), all_rows=every_row))
     table = Table("instant (UTC)", "status", "duration", "attempts", "error")
-    for r in results:
+    rows = [r for r in results if r.status == FAILED] + [r for r in results if r.status != FAILED]
+    shown = []
+    for r in rows:
         error = (r.cause or r.error or "").strip()
         error = error.splitlines()[0][:120] if error else ""
-        table.add_row(iso_utc(r.instant), _styled(r.status), f"{r.seconds:.2f} s", str(r.attempts), escape(error))
+        shown.append((iso_utc(r.instant), _styled(r.status), f"{r.seconds:.2f} s", str(r.attempts), escape(error)))
+    _add_rows(table, shown, every_row, "instant")
     console.print(table)
     counts = {status: sum(r.status == status for r in results) for status in (SUCCEEDED, FAILED, NOT_RUN)}
     console.print(", ".join(f"{n} {status.lower().replace('_', ' ')}" for status, n in counts.items()))
