@@ -11,6 +11,8 @@ of its own, at most K at once, launching the next as one ends.
   plan's instants (``backfill-instants``), so that ``--status`` lists the instants no command launched.
 - Fail fast: after the first failed run nothing more is launched; the runs in flight then go on to their end and
   are named. Going on past failures: every run is launched.
+- Abort: once a run is ABORTED (``--abort``, or by hand in the console), nothing more is launched, now or by the same
+  command run again; ``--reprocess failed`` runs what was aborted or never launched.
 - The command must stay up: if it stops, the runs in flight go on, and the rest wait for the command to run again.
   Outages are ridden out as ``--wait`` rides them out (retries.FOLLOW).
 """
@@ -63,7 +65,12 @@ class Driven:
                           if t in self.phases else None)
             for t in self.plan.instants
         )  # fmt: skip
-        phase = "RUNNING" if not over else ("SUCCEEDED" if all(r.status == "SUCCEEDED" for r in runs) else "FAILED")
+        if not over:
+            phase = "RUNNING"
+        elif self.aborted:
+            phase = "ABORTED"
+        else:
+            phase = "SUCCEEDED" if all(r.status == "SUCCEEDED" for r in runs) else "FAILED"
         return BackfillStatus(self.name, phase, self.plan.launch_plan_name, runs)
 
     @property
@@ -75,8 +82,13 @@ class Driven:
         return [t for t, phase in self.phases.items() if phase in TERMINAL - {"SUCCEEDED"}]
 
     @property
+    def aborted(self) -> bool:
+        """A run was aborted (``--abort``, or by hand in the console): the backfill is being stopped."""
+        return "ABORTED" in self.phases.values()
+
+    @property
     def to_launch(self) -> List[datetime]:
-        if self.plan.fail_fast and self.failed:
+        if self.aborted or (self.plan.fail_fast and self.failed):
             return []
         return [t for t in self.plan.instants if t not in self.phases]
 

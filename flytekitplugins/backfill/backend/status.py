@@ -5,10 +5,11 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from flytekit.exceptions.user import FlyteEntityNotExistException
 from flytekit.models import filters
+from flytekit.models.common import NamedEntityIdentifier
 from flytekit.models.core.identifier import WorkflowExecutionIdentifier
 from flytekit.remote import FlyteRemote
 
@@ -157,9 +158,7 @@ def backfill_status(
     except FlyteEntityNotExistException as e:
         driven = command_driven_status(remote, execution_name, project, domain)
         if driven is None:
-            raise UnknownBackfillError(
-                f"no execution {execution_name!r} in {project}/{domain}: check the name, -p and -d"
-            ) from e
+            raise not_a_backfill(remote, execution_name, project, domain) from e
         return driven
     if execution_name not in cache.templates:
         cache.templates[execution_name] = backfill_template(remote, execution)
@@ -176,32 +175,44 @@ def backfill_status(
                           started_at)  # fmt: skip
 
 
+def not_a_backfill(remote: FlyteRemote, name: str, project: str, domain: str) -> UnknownBackfillError:
+    """No backfill of that name: if it names a launch plan, say how to list its backfills."""
+    found, _ = with_backoff("reading launch plans", lambda: remote.client.list_launch_plans_paginated(
+        NamedEntityIdentifier(project, domain, name), limit=1))  # fmt: skip
+    if found:
+        return UnknownBackfillError(f"{name!r} is a launch plan, not a backfill: list its backfills with "
+                                    f"pyflyte backfill -p {project} -d {domain} --list {name}")  # fmt: skip
+    return UnknownBackfillError(f"no execution {name!r} in {project}/{domain}: check the name, -p and -d")
+
+
 def command_driven_status(remote: FlyteRemote, name: str, project: str, domain: str) -> Optional[BackfillStatus]:
     """The status of a ``--driver command`` backfill named ``name``, from its runs (labelled ``backfill=<name>``,
-    named ``<name>-<instant>``); None if it has none.
+    named ``<name>-<instant>``); None if it has none."""
+    runs = list_executions(remote, project, domain, filters.Contains("name", [f"{name}-"]))
+    return driven_status_of(name, [run for run in runs if (command_run(run) or ("",))[0] == name])
+
+
+def driven_status_of(name: str, launched: Sequence[Any]) -> Optional[BackfillStatus]:
+    """A command-driven backfill's status from the runs it launched; None if there are none.
 
     The plan's instants, which its first run carries, give the instants no command launched: PENDING while a run is
     in flight (the command launches the next as one ends), else NOT_RUN. The phase is RUNNING while a run is in flight;
     then ABORTED if a run was aborted, FAILED if one failed, STOPPED if some were never launched (the command stopped:
     run it again to go on), else SUCCEEDED.
     """
-    found: Dict[datetime, Any] = {}
-    for run in list_executions(remote, project, domain, filters.Contains("name", [f"{name}-"])):
-        launched = command_run(run)
-        if launched is not None and launched[0] == name:
-            found[launched[1]] = run
+    found: Dict[datetime, Any] = {command_run(run)[1]: run for run in launched}
     if not found:
         return None
     phases = {t: phase_name(run.closure.phase) for t, run in found.items()}
     running = any(p not in TERMINAL for p in phases.values())
     planned = set(phases)
     for run in found.values():
-        planned.update(decode(run.spec.annotations.values.get(INSTANTS_ANNOTATION, "")))
+        planned.update(decode(_annotations(run).get(INSTANTS_ANNOTATION, "")))
     runs = tuple(
         InstantStatus(t, phases[t], found[t].id.name) if t in found else InstantStatus(t, PENDING if running else NOT_RUN)
         for t in sorted(planned)
     )  # fmt: skip
-    sizes = [int(run.spec.annotations.values.get(RUNS_ANNOTATION, 0)) for run in found.values()]
+    sizes = [int(_annotations(run).get(RUNS_ANNOTATION, 0)) for run in found.values()]
     never_launched = max(sizes) > len(found) or any(r.status == NOT_RUN for r in runs)
     if running:
         phase = "RUNNING"
@@ -214,6 +225,10 @@ def command_driven_status(remote: FlyteRemote, name: str, project: str, domain: 
     launch_plan_name = next(iter(found.values())).spec.launch_plan.name
     starts = [run.closure.started_at for run in found.values() if run.closure.started_at is not None]
     return BackfillStatus(name, phase, launch_plan_name, runs, started_at=min(starts, default=None))
+
+
+def _annotations(run: Any) -> Dict[str, str]:
+    return dict(run.spec.annotations.values) if run.spec.annotations else {}
 
 
 def merged(earlier: BackfillStatus, later: BackfillStatus) -> BackfillStatus:

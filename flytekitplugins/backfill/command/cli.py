@@ -24,7 +24,9 @@ from flytekit.models.core.identifier import WorkflowExecutionIdentifier
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from ..backend.abort import abort_backfill
 from ..backend.command_driver import drive
+from ..backend.listing import list_backfills
 from ..backend.remote import fetch_launch_plan, launch_backfill
 from ..backend.retries import RESUME, Outage, first_contact, reporting, without_channel_retries
 from ..backend.status import BackfillStatus, StatusCache, as_past_runs, backfill_status, follow, merged, with_causes
@@ -44,7 +46,7 @@ from .input_flags import parse_inputs
 from .local_files import load_launch_plan
 from .options import CommandOptions, click_options, split
 from .interrupts import ctrl_c_interrupts
-from .report import count_of, counts_line, plan_summary, print_plan, print_results, print_status, result_as_dict
+from .report import count_of, counts_line, plan_summary, print_backfills, print_plan, print_results, print_status, result_as_dict
 
 _ENDPOINT = "flytekitplugins.backfill.endpoint"  # ctx.meta key: the backend this command talks to
 
@@ -270,12 +272,18 @@ class Call:
 
 def _run(ctx: click.Context, call: Call) -> int:
     own = call.own
+    if own.status + own.abort + own.list_backfills > 1:
+        raise BackfillUsageError("--status, --abort and --list each name one thing: give one of them")
     follows = own.status or own.wait or own.local or call.request_options["driver"] == COMMAND
     if own.html and (own.dry_run or not follows):
         raise BackfillUsageError("--html writes the report of a backfill's runs, which this command does not follow: "
                                  "add --wait, or use it with --status NAME or --local (without --dry-run)")  # fmt: skip
     if own.local:
         _refuse_what_needs_a_backend(call)
+    if own.abort and not own.local:
+        return _abort(ctx, own, call.launchplan)
+    if own.list_backfills and not own.local:
+        return _list(ctx, own, call.launchplan)
     if own.status:
         remote = _remote(ctx, own.project, own.domain)
         if own.wait:
@@ -297,8 +305,9 @@ def _run(ctx: click.Context, call: Call) -> int:
 
 def _refuse_what_needs_a_backend(call: Call) -> None:
     """Flags that only a Flyte backend acts on: with --local they would be silently ignored."""
-    if call.own.status:
-        raise BackfillUsageError("--status reads an earlier backfill's runs on a Flyte backend: drop --local")
+    for flag, given in (("--status", call.own.status), ("--abort", call.own.abort), ("--list", call.own.list_backfills)):
+        if given:
+            raise BackfillUsageError(f"{flag} reads backfills on a Flyte backend: drop --local")
     if call.own.retry_failed:
         raise BackfillUsageError(
             "--retry-failed relaunches the failed runs of a backfill on a Flyte backend: drop it with --local "
@@ -319,6 +328,42 @@ def _refuse_what_needs_a_backend(call: Call) -> None:
             "--per-node-timeout is enforced by a Flyte backend; the local executor cannot stop a run that is too "
             "slow: drop it with --local"
         )
+
+
+def _abort(ctx: click.Context, own: CommandOptions, name: str) -> int:
+    """--abort NAME: terminate the backfill; say what was stopped and how to see it."""
+    remote = _remote(ctx, own.project, own.domain)
+    aborted = abort_backfill(remote, name, own.project, own.domain)
+    status = shlex.join(["pyflyte", "backfill", "-p", own.project, "-d", own.domain, "--status", name, "--wait"])
+    if own.output == "json":
+        click.echo(json.dumps(dataclasses.asdict(aborted), indent=2))
+    elif not aborted.terminated:
+        click.echo(f"Backfill {name} had already ended: nothing to abort. See it with:\n  {status}")
+    elif aborted.command_driven:
+        click.echo(f"Aborted the {count_of(len(aborted.terminated), 'run')} of backfill {name} in flight; its command "
+                   f"stops launching when it sees them aborted. Follow them to the end with:\n  {status}")  # fmt: skip
+    else:
+        click.echo(f"Aborted backfill {name}: Flyte aborts its runs in flight, and nothing more starts. Follow it to "
+                   f"the end with:\n  {status}")  # fmt: skip
+    return 0
+
+
+def _list(ctx: click.Context, own: CommandOptions, launch_plan: str) -> int:
+    """--list LAUNCHPLAN: the launch plan's backfills, the latest first."""
+    remote = _remote(ctx, own.project, own.domain)
+    found = list_backfills(remote, launch_plan, own.project, own.domain)
+    if own.output == "json":
+        click.echo(json.dumps([{"name": b.status.execution_name, "driver": b.driver, "phase": b.status.phase,
+                                "started_at": iso_utc(b.started_at) if b.started_at else None,
+                                "first": iso_utc(b.first) if b.first else None, "last": iso_utc(b.last) if b.last else None,
+                                "runs": len(b.status.runs), "counts": b.status.counts()} for b in found], indent=2))  # fmt: skip
+        return 0
+    if not found:
+        click.echo(f"No backfills of {launch_plan} in {own.project}/{own.domain}.")
+        return 0
+    print_backfills(Console(), found)
+    click.echo(f"See one with: pyflyte backfill -p {own.project} -d {own.domain} --status NAME")
+    return 0
 
 
 def _print_plan(plan: BackfillPlan, output: str, extra: Optional[dict] = None, every_row: bool = False) -> None:
@@ -498,6 +543,8 @@ def _run_remote(ctx: click.Context, call: Call, start: datetime, end: datetime) 
         if plan.in_flight_note:
             click.echo(f"Note: {plan.in_flight_note}")
         click.secho(message, fg="green")
+        if launched.execution is not None and not own.wait:
+            click.echo(_follow_and_stop(own, launched.execution.id.name))
     if not (own.wait and launched.execution is not None):
         if output == "json":
             _print_plan(launched.plan, output, extra)
@@ -529,11 +576,15 @@ def _drive_from_here(
     name = own.execution_name or plan.execution_name
     if output != "json":
         click.echo(f"{_plan_line(plan)}, as runs named {name}-...")
+        click.echo(_follow_and_stop(own, name))
         click.echo("Driving the backfill from this command: keep it running. If it stops, the runs in flight go on and "
                    "the same command, run again, launches the rest.", err=True)  # fmt: skip
     driven = _with_progress(lambda show: drive(remote, lp, plan, own.project, own.domain, own.poll_interval, show, name=name),
                             shlex.join(_same_request(ctx, call, request)), "the runs in flight go on on Flyte")  # fmt: skip
     result = driven.status()
+    if driven.aborted and output != "json":
+        click.echo("Stopped launching: a run was aborted (--abort, or in the Flyte console). --reprocess failed runs "
+                   "what was aborted or never launched.", err=True)  # fmt: skip
     if driven.stopped_at is not None and output != "json":
         in_flight = ", ".join(driven.in_flight_when_stopped) or "none"
         click.echo(f"Stopped launching at the first failure ({iso_utc(driven.stopped_at)}); runs in flight then, left to "
@@ -555,6 +606,13 @@ def _drive_from_here(
     else:
         _print_status(result, own, only_failed=True, retry=retry)
     return 0 if result.all_succeeded else 1
+
+
+def _follow_and_stop(own: CommandOptions, name: str) -> str:
+    """The commands that follow and stop the backfill ``name``, as a launch prints them."""
+    where = ["pyflyte", "backfill", "-p", own.project, "-d", own.domain]
+    return (f"Follow it: {shlex.join([*where, '--status', name, '--wait'])}\n"
+            f"Stop it:   {shlex.join([*where, '--abort', name])}")
 
 
 def _what_recover_does(instants: int, succeeded: int, retry: Optional[str]) -> str:

@@ -64,6 +64,16 @@ class CommandOptions:
         False, flag="--status", panel=BACKEND, kind=FLAG,
         help="Show the per-instant status of an earlier backfill: LAUNCHPLAN is then its execution name.",
     )  # fmt: skip
+    abort: bool = option(
+        False, flag="--abort", panel=BACKEND, kind=FLAG,
+        help="Stop an earlier backfill: LAUNCHPLAN is then its execution name. Its runs in flight are aborted and no "
+        "more start (a --driver command backfill's command stops launching). Safe to repeat.",
+    )  # fmt: skip
+    list_backfills: bool = option(
+        False, flag="--list", panel=BACKEND, kind=FLAG,
+        help="List a launch plan's backfills, the latest first (name, window, runs, state, started, counts): "
+        "LAUNCHPLAN is then the launch plan's name.",
+    )  # fmt: skip
     wait: bool = option(
         False, flag="--wait", panel=BACKEND, kind=FLAG,
         help="Follow the backfill to the end with a progress bar, then list failed instants and the command that "

@@ -128,6 +128,16 @@ def counts_line(counts: Dict[str, int]) -> str:
     return ", ".join(f"{n:,} {name.replace('_', ' ')}" for name, n in counts.items() if n or name == "succeeded")
 
 
+def print_backfills(console: Console, backfills: Sequence[Any]) -> None:
+    """``--list``: two lines per backfill (listing.ListedBackfill), the latest first, to fit 80 columns: its name,
+    state, driver and start; then its runs, window and counts."""
+    for b in backfills:
+        started = f"started {b.started_at:%Y-%m-%d %H:%M} UTC" if b.started_at else "not started"
+        console.print(f"[bold]{b.status.execution_name}[/bold]  {_styled(b.status.phase)}  --driver {b.driver}  {started}")
+        window = f", {iso_utc(b.first)} .. {iso_utc(b.last)}" if b.first else ""
+        console.print(f"  {count_of(len(b.status.runs), 'run')}{window}: {counts_line(b.status.counts())}")
+
+
 def print_results(console: Console, results: Sequence[RunResult], every_row: bool = False) -> None:
     """The calendar, one row per instant (the failed ones first, the others in run order) with its status, duration
     and error, then the counts; a long table shows its first and last 20 rows unless ``every_row``."""
