@@ -100,13 +100,12 @@ def test_no_fail_fast_runs_everything_and_reports_the_failure():
     assert local_flows.RAN == [utc_day(d) for d in (2, 3, 5, 6)]
 
 
-def test_per_node_retries_rerun_a_failed_instant():
-    code, out = local_json("--input", "flaky_attempts=1", "--per-node-retries", "1")
-    assert code == 0
-    assert {r["attempts"] for r in out["results"]} == {2}
-    assert local_flows.RAN == [utc_day(d) for d in range(2, 7)]
-    code, out = local_json("--input", "flaky_attempts=5", "--per-node-retries", "2")
-    assert code == 1 and out["results"][0]["attempts"] == 3 and "lost its connection" in out["results"][0]["error"]
+def test_a_failed_run_runs_once_locally_as_on_a_backend_and_per_node_retries_is_refused():
+    """A backend never retries a run that failed (its node fails for good): a local trial predicts just that."""
+    code, out = local_json("--input", "flaky_attempts=1", "--no-fail-fast")
+    assert code == 1 and [(r["status"], r["attempts"]) for r in out["results"]] == [("FAILED", 1)] * 5
+    refused = invoke("--local", FLOWS, "nightly_lp", *WEEK, "--per-node-retries", "1")
+    assert refused.exit_code == 2 and "locally each run runs once" in refused.stderr and local_flows.RAN == []
 
 
 def test_dry_run_prints_every_instant_and_runs_nothing():

@@ -77,7 +77,7 @@ def planned(args):
     return [datetime.fromisoformat(t.replace("Z", "+00:00")) for t in json.loads(result.stdout)["instants"]]
 
 
-EVERY_OPTION = ["--no-fail-fast", "--per-node-retries", "2", "--parallel", "--max-parallelism", "3", "--overwrite-cache",
+EVERY_OPTION = ["--no-fail-fast", "--parallel", "--max-parallelism", "3", "--overwrite-cache",
                 "--max-runs", "500", "--max-nodes", "4", "--shape", "pieces", "--input", "label=rerun"]  # fmt: skip
 
 

@@ -64,7 +64,7 @@ def test_an_option_written_as_words_parses_back_to_the_same_request(name, value,
     assert BackfillRequest(START, END, **{**parsed, "max_runs": request.max_runs}) == request
 
 
-@pytest.mark.parametrize("name, value, lp", [c for c in CASES if c[0] not in ("per_node_timeout", "driver")])  # --local refuses them
+@pytest.mark.parametrize("name, value, lp", [c for c in CASES if c[0] not in ("per_node_timeout", "per_node_retries", "driver")])  # --local refuses them
 def test_an_option_through_the_command_plans_as_through_python(name, value, lp):
     """Request -> its command words -> the command's dry run: the same plan and names as the Python API makes."""
     request = BackfillRequest(START, END, **{name: value})

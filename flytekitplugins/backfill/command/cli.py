@@ -323,6 +323,12 @@ def _refuse_what_needs_a_backend(call: Call) -> None:
             "--driver command launches each run as an execution on a Flyte backend; locally the runs go one by one "
             "in this process anyway: drop it with --local"
         )
+    if call.request_options["per_node_retries"]:
+        raise BackfillUsageError(
+            "--per-node-retries retries a run's node on a Flyte backend after a system error or a timeout, never a "
+            "run that failed; locally each run runs once, as a failed run would on Flyte: drop it with --local "
+            "(on a backend, --retry-failed reruns failed runs)"
+        )
     if call.request_options["per_node_timeout"] is not None:
         raise BackfillUsageError(
             "--per-node-timeout is enforced by a Flyte backend; the local executor cannot stop a run that is too "

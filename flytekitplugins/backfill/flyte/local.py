@@ -33,7 +33,9 @@ class RunResult:
 def run_locally(plan: BackfillPlan, on_result: Callable[[RunResult], None] = lambda r: None) -> List[RunResult]:
     """Runs every instant of ``plan`` in plan order and returns one result per instant.
 
-    A failed run is retried ``plan.per_node_retries`` times. Under FAIL_IMMEDIATELY the first failure stops the
+    Each run runs once, as on a backend, where a run that failed is never retried (a failed child execution fails its
+    node for good: flytepropeller ``nodes/subworkflow/launchplan.go``; node retries cover system errors and timeouts
+    of the launch, which a local run has not). Under FAIL_IMMEDIATELY the first failure stops the
     backfill and the instants after it are NOT_RUN; otherwise every instant runs. Local runs go one at a time: the
     local executor is not thread-safe, so ``parallel`` and ``max_parallelism`` matter only on a backend.
     """
@@ -50,14 +52,11 @@ def run_locally(plan: BackfillPlan, on_result: Callable[[RunResult], None] = lam
 
 def _run_one(plan: BackfillPlan, instant: datetime) -> RunResult:
     began = time.perf_counter()
-    error = cause = None
-    for attempt in range(1, plan.per_node_retries + 2):
-        try:
-            plan.launch_plan(**plan.inputs_for(instant))
-            return RunResult(instant, SUCCEEDED, time.perf_counter() - began, attempt)
-        except Exception as e:  # a user's task can raise anything; it is reported, not re-raised
-            error, cause = f"{type(e).__name__}: {e}", cause_of(e)
-    return RunResult(instant, FAILED, time.perf_counter() - began, plan.per_node_retries + 1, error, cause)
+    try:
+        plan.launch_plan(**plan.inputs_for(instant))
+        return RunResult(instant, SUCCEEDED, time.perf_counter() - began, 1)
+    except Exception as e:  # a user's task can raise anything; it is reported, not re-raised
+        return RunResult(instant, FAILED, time.perf_counter() - began, 1, f"{type(e).__name__}: {e}", cause_of(e))
 
 
 # flytekit's local executor prefixes a task's exception message with where it happened (base_task.py, scopes.py)
