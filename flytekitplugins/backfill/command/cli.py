@@ -46,7 +46,7 @@ from .input_flags import parse_inputs
 from .local_files import load_launch_plan
 from .options import CommandOptions, click_options, split
 from .interrupts import ctrl_c_interrupts
-from .report import count_of, counts_line, plan_summary, print_backfills, print_plan, print_results, print_status, result_as_dict
+from .report import count_of, counts_line, future_note, plan_summary, print_backfills, print_plan, print_results, print_status, result_as_dict
 
 _ENDPOINT = "flytekitplugins.backfill.endpoint"  # ctx.meta key: the backend this command talks to
 
@@ -372,6 +372,13 @@ def _list(ctx: click.Context, own: CommandOptions, launch_plan: str) -> int:
     return 0
 
 
+def _say_future(plan: BackfillPlan, output: str) -> None:
+    """Before runs start: the window reaches past now (on stderr; the JSON counts them as future_instants)."""
+    note = future_note(plan)
+    if note and output != "json":
+        click.echo(note, err=True)
+
+
 def _print_plan(plan: BackfillPlan, output: str, extra: Optional[dict] = None, every_row: bool = False) -> None:
     if output == "json":
         click.echo(json.dumps({**plan_summary(plan), **(extra or {})}, indent=2))
@@ -391,6 +398,7 @@ def _run_local(ctx: click.Context, call: Call, start: datetime, end: datetime) -
     if call.own.dry_run:
         _print_plan(plan, output, every_row=call.own.all_rows)
         return 0
+    _say_future(plan, output)
     finished: List[RunResult] = []
     try:
         with _progress() as progress:
@@ -530,6 +538,7 @@ def _run_remote(ctx: click.Context, call: Call, start: datetime, end: datetime) 
             which = "the one instant in the window already has" if skipped == 1 else f"all {skipped:,} instants in the window already have"
             click.echo(f"Nothing to run: {which} a run (--reprocess {request.reprocess})")
         return 0
+    _say_future(launched.plan, output)
     if request.driver == COMMAND:
         return _drive_from_here(ctx, call, request, remote, lp, launched.plan)
     entity = launched.execution or launched.workflow

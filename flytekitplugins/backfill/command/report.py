@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Dict, Sequence, Tuple
+from datetime import datetime, timezone
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from rich.console import Console
 from rich.markup import escape
@@ -36,7 +37,24 @@ def plan_summary(plan: BackfillPlan) -> Dict[str, Any]:
         "workflow": {"name": plan.workflow_name, "version": plan.version},
         "execution_name": plan.execution_name,
         "in_flight_note": plan.in_flight_note,
+        "future_instants": len(future_instants(plan)),
     }
+
+
+def future_instants(plan: BackfillPlan) -> List[datetime]:
+    """The plan's instants after now: the scheduler has not reached them yet."""
+    now = datetime.now(timezone.utc)
+    return [t for t in plan.instants if t > now]
+
+
+def future_note(plan: BackfillPlan) -> Optional[str]:
+    """One line when the window reaches past now, else None."""
+    future = future_instants(plan)
+    if not future:
+        return None
+    return (f"Note: {len(future):,} of the {count_of(len(plan.instants), 'instant')} are in the future (from "
+            f"{iso_utc(min(future))}): the scheduler has not reached them yet, and the backfill runs them now with "
+            "those kickoff times.")
 
 
 LONG_TABLE, ENDS = 60, 20  # a table of more rows shows its first and last 20 and says how many are between
@@ -81,8 +99,12 @@ def print_plan(console: Console, plan: BackfillPlan, every_row: bool = False) ->
     )
     if plan.in_flight_note:
         console.print(f"Note: {escape(plan.in_flight_note)}")
-    table = Table("#", "instant (UTC)", "runs at")
-    runs = [(str(i), iso_utc(t), where) for i, (t, where) in enumerate(zip(plan.instants, plan.run_locations()), 1)]
+    future = set(future_instants(plan))
+    if future:
+        console.print(escape(future_note(plan) or ""))
+    table = Table("#", "instant (UTC)", "runs at", *(["when"] if future else []))
+    runs = [(str(i), iso_utc(t), where, *(["future" if t in future else "past"] if future else []))
+            for i, (t, where) in enumerate(zip(plan.instants, plan.run_locations()), 1)]  # fmt: skip
     _add_rows(table, runs, every_row, "run")
     console.print(table)
     if plan.skipped:
