@@ -23,3 +23,45 @@ def test_the_runs_left_take_the_pace_of_the_runs_so_far():
 def test_more_runs_left_never_means_less_time(done, more, seconds):
     fewer, many = time_left(done, done + more, seconds), time_left(done, done + more + 1, seconds)
     assert fewer <= many and abs(fewer.total_seconds() - seconds / done * more) <= 0.5
+
+
+def test_local_runs_estimate_from_the_durations_of_the_runs_so_far(monkeypatch):
+    import json
+
+    from test_cli import FLOWS, WEEK, invoke
+
+    from flytekitplugins.backfill.command import cli
+
+    seen = []
+    monkeypatch.setattr(cli, "time_left", lambda done, total, seconds: seen.append((done, total, seconds)) or None)
+    out = json.loads(invoke("--local", FLOWS, "nightly_lp", *WEEK, "--output", "json").stdout)
+    durations = [r["seconds"] for r in out["results"]]
+    assert [(done, total) for done, total, _ in seen] == [(k, 5) for k in range(1, 6)]
+    assert all(abs(seconds - sum(durations[:done])) < 0.01 for done, _, seconds in seen)
+
+
+def test_wait_estimates_from_the_instants_ended_since_the_backfill_started(monkeypatch, admin_server):
+    import datetime as dt
+
+    from click.testing import CliRunner
+    from flytekit.clis.sdk_in_container.pyflyte import main as pyflyte
+
+    from flytekitplugins.backfill.command import cli
+    from test_command_driver import LP_NAME, START, hourly, runs_lasting
+    from flytekit.configuration import ImageConfig, SerializationSettings
+    from flyte_backend.admin import DEFAULT_DOMAIN, DEFAULT_PROJECT
+
+    settings = SerializationSettings(project=DEFAULT_PROJECT, domain=DEFAULT_DOMAIN, version="v1",
+                                     image_config=ImageConfig.auto_default_image())  # fmt: skip
+    admin_server.remote().register_launch_plan(hourly, version="v1", serialization_settings=settings)
+    admin_server.state.task_outcome = runs_lasting(rounds=3)
+    admin_server.state.start_propeller(interval=0.002)
+    seen = []
+    monkeypatch.setattr(cli, "time_left", lambda done, total, seconds: seen.append((done, total, seconds)) or None)
+    window = ["--from-date", START.isoformat(), "--to-date", (START + dt.timedelta(hours=6)).isoformat()]
+    result = CliRunner().invoke(pyflyte, ["backfill", LP_NAME, *window, "--wait", "--poll-interval", "0.01"],
+                                env=admin_server.env())  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert all(total == 6 for _, total, _ in seen) and seen[-1][0] == 6  # nothing had ended when it began to follow
+    assert [done for done, _, _ in seen] == sorted(done for done, _, _ in seen)  # the ended instants only grow
+    assert [s for _, _, s in seen] == sorted(s for _, _, s in seen) and 0 <= seen[0][2] < 60  # this command's clock

@@ -43,7 +43,7 @@ class BackfillStatus:
     launch_plan_name: str
     runs: Tuple[InstantStatus, ...]
     groups: Tuple[int, ...] = ()  # how many runs each node of the backfill execution's workflow holds, in run order
-    started_at: Optional[datetime] = None  # when the backfill began running, if known
+    started_at: Optional[datetime] = None  # a command-driven backfill's first run's start (--list shows it)
 
     @property
     def ended(self) -> int:
@@ -169,10 +169,7 @@ def backfill_status(
     phase = phase_name(execution.closure.phase)
     found = cache.tree_reader(remote).statuses(execution.id.to_flyte_idl(), template, ended=phase in TERMINAL)
     runs = tuple(InstantStatus(instant, status, run) for instant, status, run in found)
-    started = execution.closure.started_at
-    started_at = started if started is not None and started.timestamp() > 0 else None
-    return BackfillStatus(execution_name, phase, launch_plan_name, runs, tuple(cache.tree_reader(remote).group_sizes),
-                          started_at)  # fmt: skip
+    return BackfillStatus(execution_name, phase, launch_plan_name, runs, tuple(cache.tree_reader(remote).group_sizes))
 
 
 def not_a_backfill(remote: FlyteRemote, name: str, project: str, domain: str) -> UnknownBackfillError:

@@ -475,11 +475,12 @@ def _with_progress(
     try:
         with _progress() as progress:
             bar = progress.add_task("", total=None, left=as_words(None))
-            began = time.time()
+            began, ended_before = time.monotonic(), []  # this command's clock: FlyteAdmin's may differ
 
             def show(status: BackfillStatus) -> None:
-                since = status.started_at.timestamp() if status.started_at else began
-                left = time_left(status.ended, len(status.runs), time.time() - since)
+                ended_before[:] = ended_before or [status.ended]  # what had ended when this command began to follow
+                done, total = status.ended - ended_before[0], len(status.runs) - ended_before[0]
+                left = time_left(done, total, time.monotonic() - began)
                 progress.update(bar, total=len(status.runs), completed=status.ended, description=counts_line(status.counts()),
                                 left=as_words(left))  # fmt: skip
 
