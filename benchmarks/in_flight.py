@@ -102,10 +102,10 @@ def measure(runs: int, flags: Sequence[str], run_rounds: int, builtin: bool = Fa
         return max(window_samples), sum(window_samples) / len(window_samples), stated
 
 
-def rows(run_rounds: int, big: Optional[int], only_big: bool = False) -> List[Tuple[str, ...]]:
+def rows(run_rounds: int, big: Optional[int], only_big: bool = False, big_ks: Sequence[int] = (3, 10, 25)) -> List[Tuple[str, ...]]:
     cases = [] if only_big else list(CASES)
     if big:
-        cases += [(f"{big:,} runs, {p}", big, flags, k) for k in (3, 10, 25)
+        cases += [(f"{big:,} runs, {p}", big, flags, k) for k in big_ks
                   for p, flags in (("fail-fast", ()), ("continue", ("--no-fail-fast",)))]  # fmt: skip
     table = []
     if not only_big:
@@ -127,10 +127,11 @@ def main(argv: Optional[List[str]] = None) -> None:
     parser.add_argument("--run-rounds", type=int, default=20, help="propeller rounds each run lasts")
     parser.add_argument("--big", type=int, default=0, help="also K = 3, 10, 25 at this many runs (e.g. 10000)")
     parser.add_argument("--only-big", action="store_true", help="measure only the --big rows")
+    parser.add_argument("--big-k", type=int, action="append", help="K of the --big rows (repeatable; default 3, 10, 25)")
     args = parser.parse_args(argv)
     header = ("backfill (hourly runs, parallel)", "driver", "K asked", "max_in_flight", "peak", "mean", "mean / K",
               "mean / max_in_flight")  # fmt: skip
-    table = [header, *rows(args.run_rounds, args.big or None, args.only_big)]
+    table = [header, *rows(args.run_rounds, args.big or None, args.only_big, args.big_k or (3, 10, 25))]
     widths = [max(len(r[i]) for r in table) for i in range(len(header))]
     for index, row in enumerate(table):
         print("| " + " | ".join(cell.ljust(w) for cell, w in zip(row, widths)) + " |")
