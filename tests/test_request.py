@@ -15,7 +15,7 @@ from flytekit.clis.sdk_in_container.pyflyte import main as pyflyte
 from flytekitplugins.backfill import BackfillRequest, InputOverrideError, plan_backfill
 from flytekitplugins.backfill.command import cli
 from flytekitplugins.backfill.command.options import split
-from flytekitplugins.backfill.core.request import CONTINUE, FLAG, PAIRS, SWITCH, options
+from flytekitplugins.backfill.core.request import CONTINUE, FLAG, LIST, MAP, PAIRS, SWITCH, options
 
 HERE = Path(__file__).resolve().parent
 FLOWS = str(HERE / "local_flows.py")
@@ -34,7 +34,18 @@ NOT_DEFAULT = {
     "shape": "pieces",
     "max_nodes": 5,
     "driver": "command",
+    "service_account": "backfiller",
+    "raw_output_data_prefix": "s3://bucket/backfills",
+    "labels": (("team", "data"), ("tier", "gold")),
+    "annotations": (("owner", "ana"),),
+    "envvars": (("REGION", "eu"), ("X", "a=b")),
+    "interruptible": False,
+    "tags": ("rerun", "march"),
+    "cluster_pool": "batch",
+    "execution_cluster_label": "cheap",
+    "disable_notifications": True,
 }
+EXECUTION_OPTIONS = {name for name, o in options() if o.panel == "Execution"}
 PACKAGE = HERE.parent / "flytekitplugins" / "backfill"
 LAYERS = ("core", "flyte", "backend", "command")  # each may import only those before it
 
@@ -64,7 +75,8 @@ def test_an_option_written_as_words_parses_back_to_the_same_request(name, value,
     assert BackfillRequest(START, END, **{**parsed, "max_runs": request.max_runs}) == request
 
 
-@pytest.mark.parametrize("name, value, lp", [c for c in CASES if c[0] not in ("per_node_timeout", "per_node_retries", "driver")])  # --local refuses them
+@pytest.mark.parametrize("name, value, lp", [c for c in CASES if c[0] not in {"per_node_timeout", "per_node_retries", "driver",
+                                                                              *EXECUTION_OPTIONS}])  # --local refuses them
 def test_an_option_through_the_command_plans_as_through_python(name, value, lp):
     """Request -> its command words -> the command's dry run: the same plan and names as the Python API makes."""
     request = BackfillRequest(START, END, **{name: value})
@@ -89,7 +101,7 @@ def test_the_click_parameters_are_the_declarations():
         assert declared.flag.split("/")[0] in param.opts and declared.help == param.help
         if declared.kind == SWITCH:
             assert param.secondary_opts == [declared.flag.split("/")[1]]
-        assert param.is_flag == (declared.kind in (FLAG, SWITCH)) and param.multiple == (declared.kind == PAIRS)
+        assert param.is_flag == (declared.kind in (FLAG, SWITCH)) and param.multiple == (declared.kind in (PAIRS, MAP, LIST))
 
 
 @pytest.mark.parametrize(

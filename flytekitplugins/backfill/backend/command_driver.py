@@ -28,7 +28,6 @@ from flytekit.core.context_manager import FlyteContextManager
 from flytekit.exceptions.user import FlyteEntityAlreadyExistsException
 from flytekit.core.type_engine import TypeEngine
 from flytekit.models import filters
-from flytekit.models.common import Annotations, Labels
 from flytekit.models.execution import ExecutionMetadata, ExecutionSpec
 from flytekit.models.literals import Literal, LiteralMap
 from flytekit.remote import FlyteRemote
@@ -36,10 +35,11 @@ from flytekit.remote.entities import FlyteLaunchPlan
 
 from ..core.plan import BackfillPlan
 from ..core.node_ids import (
-    BACKFILL_LABEL, INSTANTS_ANNOTATION, INSTANTS_ANNOTATION_LIMIT, RUNS_ANNOTATION, run_name,
+    INSTANTS_ANNOTATION, INSTANTS_ANNOTATION_LIMIT, RUNS_ANNOTATION, run_name,
 )
 from ..core.progressions import encode
 from ..flyte.launch_plans import input_types
+from .execution_settings import spec_settings
 from .history import TERMINAL, list_executions, phase_name
 from .retries import FOLLOW, patience, with_backoff
 from .status import BackfillStatus, InstantStatus
@@ -172,9 +172,7 @@ class _Launcher:
         spec = ExecutionSpec(
             self.launch_plan.id,
             ExecutionMetadata(ExecutionMetadata.ExecutionMode.MANUAL, "placeholder", 0),  # FlyteAdmin sets the principal
-            overwrite_cache=self.plan.overwrite_cache or None,
-            labels=Labels({BACKFILL_LABEL: self.name}),
-            annotations=Annotations(self._annotations()),
+            **spec_settings(self.plan, self.name, self._annotations()),
         )
         name = run_name(self.name, instant)
         try:

@@ -30,6 +30,7 @@ from .history import past_runs
 from ..core.plan import BackfillPlan
 from ..flyte.planning import plan_backfill
 from ..core.reprocess import ALL
+from .execution_settings import spec_settings
 from .retries import with_backoff
 
 
@@ -127,17 +128,21 @@ def launch_backfill(
         return Launched(plan, registered)
     attempts = []
 
+    spec = spec_settings(plan, execution_name)
+    options = Options(
+        labels=spec["labels"], annotations=spec["annotations"], raw_output_data_config=spec["raw_output_data_config"],
+        max_parallelism=plan.execution_parallelism or None, security_context=spec["security_context"],
+        disable_notifications=spec["disable_all"],
+    )  # fmt: skip
+
     def start() -> FlyteWorkflowExecution:
         attempts.append(1)
         return remote.execute(
-            registered,
-            inputs={},
-            project=project,
-            domain=domain,
-            execution_name=execution_name,
-            options=Options(max_parallelism=plan.execution_parallelism) if plan.execution_parallelism else None,
-            overwrite_cache=plan.overwrite_cache or None,
-        )
+            registered, inputs={}, project=project, domain=domain, execution_name=execution_name, options=options,
+            overwrite_cache=spec["overwrite_cache"], interruptible=spec["interruptible"], envs=dict(plan.envvars) or None,
+            tags=spec["tags"], cluster_pool=plan.cluster_pool or None,
+            execution_cluster_label=plan.execution_cluster_label or None,
+        )  # fmt: skip
 
     with _already_existing(remote.client) as found:
         execution = with_backoff("starting the backfill execution", start)

@@ -33,7 +33,7 @@ from ..backend.status import BackfillStatus, StatusCache, as_past_runs, backfill
 from ..core.errors import BackfillUsageError, ExecutionNameTakenError, InvalidWindowError, MissingInputError
 from ..core.plan import BackfillPlan
 from ..core.reprocess import ALL, FAILED
-from ..core.request import COMMAND, BackfillRequest
+from ..core.request import COMMAND, EXECUTION, BackfillRequest, options
 from ..core.time_left import as_words, time_left
 from ..core.times import iso_utc
 from ..flyte.launch_plans import LaunchPlanLike, facts_of
@@ -323,6 +323,10 @@ def _refuse_what_needs_a_backend(call: Call) -> None:
             "--driver command launches each run as an execution on a Flyte backend; locally the runs go one by one "
             "in this process anyway: drop it with --local"
         )
+    for name, declared in options():
+        if declared.panel == EXECUTION and call.request_options[name] != declared.default:
+            raise BackfillUsageError(f"{declared.flag} is an option of the backfill's execution on a Flyte backend; "
+                                     "locally there is none: drop it with --local")  # fmt: skip
     if call.request_options["per_node_retries"]:
         raise BackfillUsageError(
             "--per-node-retries retries a run's node on a Flyte backend after a system error or a timeout, never a "

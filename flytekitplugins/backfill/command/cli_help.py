@@ -13,13 +13,14 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from rich_click import RichOptionPanel
 
-from ..core.request import BACKEND, OUTPUT, PANELS, WINDOW
+from ..core.request import BACKEND, EXECUTION, OUTPUT, PANELS, WINDOW
 from .options import declared as declared_options
 
 # One line shown under a panel's title, where it needs one. Which options a panel holds is declared with each option
 # (core/request.py, command/options.py); the panels come in core.request.PANELS's order, window first.
 NOTES: Dict[str, str] = {
     WINDOW: "Give two of --from-date, --to-date and --backfill-window. Naive dates are UTC.",
+    EXECUTION: "As pyflyte run has them, on the backfill's execution (not used with --local).",
     BACKEND: "The Flyte backend the backfill is registered and run on (not used with --local).",
 }
 

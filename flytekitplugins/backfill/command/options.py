@@ -16,7 +16,7 @@ import rich_click as click
 from flytekit.clis.sdk_in_container.utils import domain_option_dec, project_option_dec
 
 from ..core.request import (
-    BACKEND, CHOICE, DATE, DURATION, FLAG, FLOAT, HOW_IT_RUNS, INT, OUTPUT, PAIRS, SWITCH, WINDOW,
+    BACKEND, BOOL, CHOICE, DATE, DURATION, FLAG, FLOAT, HOW_IT_RUNS, INT, LIST, MAP, OUTPUT, PAIRS, SWITCH, WINDOW,
     Option, option, options,
 )  # fmt: skip
 from .dates import DateType, DurationType
@@ -131,8 +131,10 @@ def _click_option(name: str, declared: Option) -> Callable[[Any], Any]:
         settings.update(default=declared.command_default)
     else:
         settings.update(type=_click_type(declared), default=declared.command_default)
-    if declared.kind == PAIRS:
+    if declared.kind in (PAIRS, MAP, LIST):
         settings.update(multiple=True, default=())
+    if declared.kind == MAP:
+        settings.update(callback=_key_values)
     short = [flag for flag in declared.aliases if not flag.startswith("--")]
     long = [flag for flag in declared.aliases if flag.startswith("--")]
     return click.option(*short, declared.flag, *long, name, **settings)
@@ -149,7 +151,20 @@ def _click_type(declared: Option) -> Any:
         return DateType()
     if declared.kind == DURATION:
         return DurationType(zero=declared.zero)
+    if declared.kind == BOOL:
+        return click.BOOL
     return str
+
+
+def _key_values(ctx: click.Context, param: click.Parameter, values: Tuple[str, ...]) -> Tuple[Tuple[str, str], ...]:
+    """``KEY=VALUE`` words as (key, value) pairs, as pyflyte run reads --labels and --envvars."""
+    pairs = []
+    for value in values:
+        key, equals, item = value.partition("=")
+        if not equals or not key:
+            raise click.BadParameter(f"{value!r} is not KEY=VALUE", ctx=ctx, param=param)
+        pairs.append((key, item))
+    return tuple(pairs)
 
 
 def split(params: Mapping[str, Any]) -> Tuple[CommandOptions, Dict[str, Any]]:

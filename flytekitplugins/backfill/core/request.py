@@ -26,12 +26,15 @@ from .reprocess import ALL, REPROCESS
 from .times import iso_utc
 
 # Kinds of option: how a value is read from, and written back into, a command line.
-FLAG, SWITCH, INT, FLOAT, CHOICE, TEXT, DATE, DURATION, PAIRS = (
-    "flag", "switch", "int", "float", "choice", "text", "date", "duration", "pairs",
+FLAG, SWITCH, INT, FLOAT, CHOICE, TEXT, DATE, DURATION, PAIRS, MAP, LIST, BOOL = (
+    "flag", "switch", "int", "float", "choice", "text", "date", "duration", "pairs", "map", "list", "bool",
 )  # fmt: skip
+# MAP: repeatable KEY=VALUE (kept as sorted pairs); LIST: repeatable values; BOOL: `--flag true|false` or not given
 # The help panels, in the order `--help` shows them (their one-line notes are in command/cli_help.py).
-WINDOW, WHAT_RUNS, HOW_IT_RUNS, BACKEND, OUTPUT = "Window", "What runs", "How it runs", "Backend", "Output"
-PANELS = (WINDOW, WHAT_RUNS, HOW_IT_RUNS, BACKEND, OUTPUT)
+WINDOW, WHAT_RUNS, HOW_IT_RUNS, EXECUTION, BACKEND, OUTPUT = (
+    "Window", "What runs", "How it runs", "Execution", "Backend", "Output",
+)  # fmt: skip
+PANELS = (WINDOW, WHAT_RUNS, HOW_IT_RUNS, EXECUTION, BACKEND, OUTPUT)
 
 NODES, PIECES = "nodes", "pieces"
 SHAPES = (NODES, PIECES)
@@ -103,6 +106,12 @@ class Option:
             return [on if self.to_flag(value) else off]
         if self.kind == FLAG:
             return [self.flag]
+        if self.kind == MAP:
+            return [word for key, item in value for word in (self.flag, f"{key}={item}")]
+        if self.kind == LIST:
+            return [word for item in value for word in (self.flag, item)]
+        if self.kind == BOOL:
+            return [self.flag, "true" if value else "false"]
         return [self.flag, _text(value)]
 
 
@@ -120,6 +129,17 @@ def option(default: Any, **declaration: Any) -> Any:
     if declared.command_default is _SAME:
         declared = dataclasses.replace(declared, command_default=declared.to_flag(default))
     return field(default=default, metadata={"option": declared})
+
+
+def _execution_option(default: Any, **declaration: Any) -> Any:
+    """An option of the backfill's execution, as ``pyflyte run --remote`` has it: part of the execution's name (not
+    of the workflow's version), and of no name while it has its default."""
+    return option(default, panel=EXECUTION, execution_only=True, names_default=False, **declaration)
+
+
+_REACHES_RUNS = " Every run inherits it."
+_NOT_INHERITED = (" Flyte does not pass it on to child executions: with --driver flyte it applies to the backfill's "
+                  "execution only; with --driver command every run carries it.")  # fmt: skip
 
 
 def _seconds(value: Optional[timedelta]) -> Optional[float]:
@@ -205,6 +225,46 @@ class BackfillRequest:
         "launches each run as an execution of its own, keeping --max-parallelism of them in flight at any size (it "
         "must keep running; run it again to go on; it registers nothing).",
     )  # fmt: skip
+    # Execution (pyflyte run --remote's execution options, with its names, forms and defaults)
+    service_account: str = _execution_option(
+        "", flag="--service-account", metavar="NAME",
+        help="Kubernetes service account the backfill runs as." + _REACHES_RUNS,
+    )  # fmt: skip
+    raw_output_data_prefix: str = _execution_option(
+        "", flag="--raw-output-data-prefix", aliases=("--raw-data-prefix",), metavar="PREFIX",
+        help="Where raw output data is written (s3://bucket/prefix/...)." + _REACHES_RUNS,
+    )  # fmt: skip
+    labels: Tuple[Tuple[str, str], ...] = _execution_option(
+        (), flag="--labels", aliases=("--label",), kind=MAP, metavar="KEY=VALUE", to_json=dict,
+        help="Label of the execution; repeatable. Every run inherits it, with the label backfill=<execution name>.",
+    )  # fmt: skip
+    annotations: Tuple[Tuple[str, str], ...] = _execution_option(
+        (), flag="--annotations", aliases=("--annotation",), kind=MAP, metavar="KEY=VALUE", to_json=dict,
+        help="Annotation of the execution; repeatable." + _REACHES_RUNS,
+    )  # fmt: skip
+    envvars: Tuple[Tuple[str, str], ...] = _execution_option(
+        (), flag="--envvars", aliases=("--env",), kind=MAP, metavar="NAME=VALUE", to_json=dict,
+        help="Environment variable of the tasks' containers; repeatable." + _REACHES_RUNS,
+    )  # fmt: skip
+    interruptible: Optional[bool] = _execution_option(
+        None, flag="--interruptible", kind=BOOL, metavar="true|false",
+        help="Run every task interruptible (true) or not (false); not given: as each task says." + _REACHES_RUNS,
+    )  # fmt: skip
+    tags: Tuple[str, ...] = _execution_option(
+        (), flag="--tags", aliases=("--tag",), kind=LIST, metavar="TAG", to_json=list,
+        help="Tag of the execution; repeatable." + _NOT_INHERITED,
+    )  # fmt: skip
+    cluster_pool: str = _execution_option(
+        "", flag="--cluster-pool", metavar="POOL", help="Cluster pool to run in." + _NOT_INHERITED,
+    )  # fmt: skip
+    execution_cluster_label: str = _execution_option(
+        "", flag="--execution-cluster-label", aliases=("--ecl",), metavar="LABEL",
+        help="Execution cluster label to run under." + _NOT_INHERITED,
+    )  # fmt: skip
+    disable_notifications: bool = _execution_option(
+        False, flag="--disable-notifications", kind=FLAG,
+        help="Send none of the launch plan's notifications." + _NOT_INHERITED,
+    )  # fmt: skip
     max_nodes: int = option(
         DEFAULT_MAX_NODES, flag="--max-nodes", panel=HOW_IT_RUNS, kind=INT, minimum=2, metavar="INTEGER",
         show_default=True,
@@ -215,6 +275,13 @@ class BackfillRequest:
     def __post_init__(self) -> None:
         if isinstance(self.inputs, Mapping):  # the Python API gives a mapping; a request keeps sorted pairs
             object.__setattr__(self, "inputs", tuple(sorted(self.inputs.items())))
+        for name, declared in options():
+            value = getattr(self, name)
+            if declared.kind == MAP:
+                pairs = value.items() if isinstance(value, Mapping) else value
+                object.__setattr__(self, name, tuple(sorted((str(k), str(v)) for k, v in pairs)))
+            elif declared.kind == LIST:
+                object.__setattr__(self, name, tuple(str(item) for item in value))
         if self.failure_policy is None:  # the built-in's signature passes None for "the default"
             object.__setattr__(self, "failure_policy", FAIL_FAST)
         for name, declared in options():
