@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import shlex
 import sys
 import time
@@ -18,7 +19,8 @@ from datetime import datetime, timedelta
 from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
 
 import rich_click as click
-from flytekit.clis.sdk_in_container.constants import CTX_VERBOSE
+from flytekit.clis.sdk_in_container.constants import CTX_CONFIG_FILE, CTX_VERBOSE
+from flytekit.configuration.file import FLYTECTL_CONFIG_ENV_VAR_OVERRIDE
 from flytekit.clis.sdk_in_container.helpers import get_and_save_remote_with_click_context
 from flytekit.models.core.identifier import WorkflowExecutionIdentifier
 from rich.console import Console
@@ -457,6 +459,10 @@ def _interrupted_locally(
 def _remote(ctx: click.Context, project: str, domain: str) -> Any:
     if ctx.obj is None:
         ctx.obj = {}  # run outside pyflyte (python -m flytekitplugins.backfill)
+    config = ctx.params.get("config")
+    if config:  # as pyflyte -c does: the file wins over FLYTECTL_CONFIG, for flytekit's Config.auto() too
+        ctx.obj[CTX_CONFIG_FILE] = config
+        os.environ[FLYTECTL_CONFIG_ENV_VAR_OVERRIDE] = config
     remote = without_channel_retries(get_and_save_remote_with_click_context(ctx, project, domain))
     platform = getattr(getattr(remote, "config", None), "platform", None)
     ctx.meta[_ENDPOINT] = getattr(platform, "endpoint", None)  # named in the errors of an unreachable backend

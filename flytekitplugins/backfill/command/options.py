@@ -46,6 +46,11 @@ class CommandOptions:
         False, flag="--local", panel=HOW_IT_RUNS, kind=FLAG,
         help="Run in-process: LAUNCHPLAN is a Python file, LAUNCHPLAN_VERSION the launch plan in it.",
     )  # fmt: skip
+    config: Optional[str] = option(
+        None, flag="--config", aliases=("-c",), panel=BACKEND, metavar="FILE",
+        help="The Flyte config file, as pyflyte -c takes it (pyflyte -c FILE backfill works too). Default: "
+        "FLYTECTL_CONFIG, the FLYTE_PLATFORM_URL-style variables, then ~/.flyte/config.yaml.",
+    )  # fmt: skip
     project: str = option("", flag="--project", panel=BACKEND, help="")
     domain: str = option("", flag="--domain", panel=BACKEND, help="")
     version: Optional[str] = option(
