@@ -23,7 +23,9 @@ from .core.errors import (
     UnknownTimezoneError,
     UnsupportedScheduleError,
 )
+from .backend.abort import Aborted, abort_backfill
 from .backend.history import past_runs
+from .backend.listing import ListedBackfill, list_backfills
 from .flyte.methods import install as _install_methods
 from .core.plan import BackfillPlan
 from .core.request import BackfillRequest
@@ -38,6 +40,10 @@ _install_methods()
 _install_pyflyte_command()
 
 __all__ = [
+    "Aborted",
+    "ListedBackfill",
+    "abort_backfill",
+    "list_backfills",
     "BackfillBackendError",
     "BackfillError",
     "BackfillPlan",
