@@ -97,3 +97,19 @@ def _cells(html):
     parser = Cells()
     parser.feed(html)
     return parser.found
+
+
+def test_a_local_backfill_writes_its_report_page_and_shows_its_calendar_with_the_failure_first(tmp_path):
+    from test_cli import FLOWS, WEEK, invoke
+
+    page = tmp_path / "local.html"
+    result = invoke("--local", FLOWS, "nightly_lp", *WEEK, "--input", "bad_day=4", "--no-fail-fast", "--html", str(page))
+    assert result.exit_code == 1 and f"Report: {page}" in result.stderr
+    cells = {c["data-instant"]: c["data-state"] for c in _cells(page.read_text())}
+    assert cells == {f"2024-03-0{d}T00:00:00Z": "FAILED" if d == 4 else "SUCCEEDED" for d in range(2, 7)}
+    assert "no data for 2024-03-04" in page.read_text()  # the failed run's cause
+    rows = [line.split("│")[1].strip() for line in result.stdout.splitlines() if line.startswith("│ 2024")]
+    assert rows[0] == "2024-03-04T00:00:00Z" and sorted(rows[1:]) == [f"2024-03-0{d}T00:00:00Z" for d in (2, 3, 5, 6)]
+    weeks = {line.split()[0]: line.split()[1:] for line in result.stdout.splitlines() if line.startswith("2024-")}
+    assert weeks == {"2024-02-26": [".", ".", ".", ".", ".", "S", "S"],  # Sat 2, Sun 3 March
+                     "2024-03-04": ["F", "S", "S", ".", ".", ".", "."]}  # Mon 4 failed; Tue 5, Wed 6  # fmt: skip
