@@ -47,7 +47,7 @@ from .html_report import BackfillReport, write_html_report
 from .input_flags import parse_inputs
 from .local_files import load_launch_plan
 from .options import CommandOptions, click_options, split
-from .interrupts import ctrl_c_interrupts
+from .interrupts import ctrl_c_interrupts, raise_if_interrupted
 from .report import count_of, counts_line, future_note, plan_summary, print_backfills, print_plan, print_results, print_status, result_as_dict
 
 _ENDPOINT = "flytekitplugins.backfill.endpoint"  # ctx.meta key: the backend this command talks to
@@ -412,6 +412,7 @@ def _run_local(ctx: click.Context, call: Call, start: datetime, end: datetime) -
 
             def on_result(result: RunResult) -> None:
                 finished.append(result)
+                raise_if_interrupted()
                 left = time_left(len(finished), len(plan.instants), sum(r.seconds for r in finished))
                 progress.update(bar, advance=1, description=f"{result.instant.isoformat()} {result.status.lower()}",
                                 left=as_words(left))  # fmt: skip
@@ -488,6 +489,7 @@ def _with_progress(
             began, ended_before = time.monotonic(), []  # this command's clock: FlyteAdmin's may differ
 
             def show(status: BackfillStatus) -> None:
+                raise_if_interrupted()
                 ended_before[:] = ended_before or [status.ended]  # what had ended when this command began to follow
                 done, total = status.ended - ended_before[0], len(status.runs) - ended_before[0]
                 left = time_left(done, total, time.monotonic() - began)
