@@ -31,7 +31,7 @@ def idle(flyte):
 
 @pytest.mark.parametrize("shape", [[], ["--max-nodes", "4"]], ids=["nodes", "pieces"])
 def test_abort_stops_a_running_backfill_its_runs_in_flight_are_aborted_and_nothing_more_starts(flyte, shape):
-    flyte.state.task_outcome = runs_lasting(rounds=30)
+    flyte.state.task_outcome = runs_lasting(rounds=200)  # a second a run: the backfill is still running at the abort
     flyte.state.start_propeller(interval=0.005)
     launched = pyflyte_backfill(flyte, LP_NAME, *WINDOW(12), "--parallel", "--max-parallelism", "3", "--no-fail-fast", *shape)
     follow = [line for line in launched.stdout.splitlines() if line.startswith(("Follow it:", "Stop it:"))]
@@ -56,7 +56,7 @@ def test_abort_stops_a_running_backfill_its_runs_in_flight_are_aborted_and_nothi
 
 
 def test_abort_of_a_command_driven_backfill_aborts_its_runs_and_its_command_stops_launching(flyte):
-    flyte.state.task_outcome = runs_lasting(rounds=200)
+    flyte.state.task_outcome = runs_lasting(rounds=400)  # two seconds a run: the two are in flight at the abort
     flyte.state.start_propeller(interval=0.005)
     args = [LP_NAME, *WINDOW(12), "--driver", "command", "--parallel", "--max-parallelism", "2", "--no-fail-fast"]
     name = json.loads(pyflyte_backfill(flyte, *args, "--dry-run", "--output", "json").stdout)["execution_name"]
@@ -65,15 +65,17 @@ def test_abort_of_a_command_driven_backfill_aborts_its_runs_and_its_command_stop
     wait_for(lambda: len(runs(flyte)) >= 2, "two runs launched")
     aborted = pyflyte_backfill(flyte, "--abort", name)
     assert aborted.exit_code == 0 and f"Aborted the 2 runs of backfill {name} in flight" in aborted.stdout
-    _, err = process.communicate(timeout=60)
+    out, err = process.communicate(timeout=60)
     assert process.returncode == 1 and "Stopped launching: a run was aborted" in err
+    assert f"backfill {name} of {LP_NAME}: ABORTED" in out  # the driving command's own last word
     idle(flyte)
     assert len(runs(flyte)) == 2 and all(r.phase == Phase.ABORTED for r in runs(flyte))
     out = json_status(flyte, name)
     assert out["phase"] == "ABORTED" and out["counts"]["aborted"] == 2 and out["counts"]["not_run"] == 10
     assert "had already ended" in pyflyte_backfill(flyte, "--abort", name).stdout  # safe to repeat
     rerun = start(command, env=flyte.env())
-    rerun.communicate(timeout=60)
+    _, rerun_err = rerun.communicate(timeout=60)
+    assert rerun.returncode == 1 and "Stopped launching: a run was aborted" in rerun_err
     assert len(runs(flyte)) == 2  # the same command launches nothing after an abort: --reprocess failed does
 
 
@@ -87,6 +89,7 @@ def test_list_shows_a_launch_plans_backfills_of_both_drivers_and_nothing_else(fl
     listed = json.loads(pyflyte_backfill(flyte, "--list", LP_NAME, "--output", "json").stdout)
     assert {b["name"]: b["driver"] for b in listed} == {json.loads(tree.stdout)["execution_name"]: "flyte",
                                                        json.loads(driven.stdout)["execution_name"]: "command"}
+    assert [b["driver"] for b in listed] == ["command", "flyte"]  # the latest started first
     by_name = {b["driver"]: b for b in listed}
     assert by_name["flyte"]["runs"] == 6 and by_name["flyte"]["phase"] == "FAILED"
     assert by_name["flyte"]["counts"]["failed"] == 1 and by_name["flyte"]["counts"]["succeeded"] == 5
