@@ -288,7 +288,7 @@ def test_status_lists_the_instants_a_stopped_command_never_launched_and_a_rerun_
     then NOT_RUN, the backfill STOPPED) from the plan its first run carries; the same command run again finishes."""
     from flytekitplugins.backfill import launch_backfill
 
-    flyte.state.task_outcome = runs_lasting(rounds=40)
+    flyte.state.task_outcome = runs_lasting(rounds=400)  # two seconds a run: still in flight at the first --status
     flyte.state.start_propeller(interval=0.005)
 
     def stop(status):

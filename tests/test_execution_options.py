@@ -15,7 +15,7 @@ from test_command_driver import LP_NAME, START, flyte, hours, kickoff, runs, run
 from test_cli import FLOWS
 
 OPTIONS = ["--service-account", "backfiller", "--raw-output-data-prefix", "s3://bucket/backfills",
-           "--label", "team=data", "--labels", "tier=gold", "--annotation", "owner=ana", "--env", "REGION=eu",
+           "--label", "team=data", "--labels", "tier=gold", "--label", "backfill=mine", "--annotation", "owner=ana", "--env", "REGION=eu",
            "--envvars", "MODE=a=b", "--interruptible", "true", "--tag", "rerun", "--tags", "march",
            "--cluster-pool", "batch", "--ecl", "cheap", "--disable-notifications"]  # fmt: skip
 INHERITED = {"labels": {"team": "data", "tier": "gold"}, "annotations": {"owner": "ana"},
@@ -91,15 +91,30 @@ def test_a_different_service_account_is_a_different_backfill_of_the_same_workflo
     assert plan("--label", "a=1", "--label", "b=2")["execution_name"] == plan("--label", "b=2", "--label", "a=1")["execution_name"]
 
 
-@pytest.mark.parametrize("flag, value", [(OPTIONS[i], OPTIONS[i + 1]) for i in range(0, 22, 2)] + [("--disable-notifications", None)])
+PRIMARY = {"--label": "--labels", "--annotation": "--annotations", "--env": "--envvars", "--tag": "--tags",
+           "--ecl": "--execution-cluster-label", "--raw-data-prefix": "--raw-output-data-prefix"}  # fmt: skip
+
+
+@pytest.mark.parametrize("flag, value", [(OPTIONS[i], OPTIONS[i + 1]) for i in range(0, 24, 2)]
+                         + [("--raw-data-prefix", "s3://x"), ("--interruptible", "false"), ("--disable-notifications", None)])  # fmt: skip
 def test_with_local_each_execution_option_is_refused_in_one_line(flag, value):
     args = ["backfill", "--local", FLOWS, "nightly_lp", "--from-date", "2024-03-01", "--to-date", "2024-03-03", flag]
     result = CliRunner().invoke(pyflyte, args + ([value] if value else []))
     assert result.exit_code == 2
     assert result.stderr.strip().splitlines() == [
-        f"Error: {flag if not flag.startswith(('--label', '--annotation', '--env', '--tag', '--ecl')) else result.stderr.split()[1]} "
-        "is an option of the backfill's execution on a Flyte backend; locally there is none: drop it with --local"
+        f"Error: {PRIMARY.get(flag, flag)} is an option of the backfill's execution on a Flyte backend; locally there "
+        "is none: drop it with --local"
     ]
+
+
+def test_interruptible_false_is_set_not_dropped(flyte):
+    flyte.state.task_outcome = runs_lasting(rounds=1)
+    flyte.state.start_propeller(interval=0.002)
+    window = ["--from-date", START.isoformat(), "--to-date", (START + dt.timedelta(hours=2)).isoformat()]
+    result = CliRunner().invoke(pyflyte, ["backfill", LP_NAME, *window, "--interruptible", "false", "--driver", "command",
+                                          "--poll-interval", "0.01"], env=flyte.env())  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert [carried(r.request.spec)["interruptible"] for r in runs(flyte)] == [False, False]
 
 
 def test_a_label_that_is_not_key_equals_value_is_refused():
