@@ -38,3 +38,14 @@ def test_without_it_the_command_does_not_find_that_backend(flyte, tmp_path):
     result = subprocess.run([sys.executable, "-m", "flytekitplugins.backfill", LP_NAME, *WINDOW, "--dry-run"],
                             env=bare_env(tmp_path), capture_output=True, text=True, timeout=120)  # fmt: skip
     assert result.returncode == 1 and "not answering" in result.stderr
+
+
+def test_the_file_given_wins_over_flytectl_config(flyte, tmp_path):
+    wrong = tmp_path / "wrong.yaml"
+    wrong.write_text("admin:\n  endpoint: dns:///127.0.0.1:1\n  insecure: true\n")
+    env = {**bare_env(tmp_path), "FLYTECTL_CONFIG": str(wrong)}
+    base = [sys.executable, "-m", "flytekitplugins.backfill", LP_NAME, *WINDOW, "--dry-run", "--output", "json"]
+    without = subprocess.run(base, env=env, capture_output=True, text=True, timeout=120)
+    assert without.returncode == 1 and "127.0.0.1:1" in without.stderr  # FLYTECTL_CONFIG names the backend...
+    given = subprocess.run([*base, "-c", flyte.config_file], env=env, capture_output=True, text=True, timeout=120)
+    assert given.returncode == 0, given.stderr  # ...unless -c names another

@@ -9,6 +9,7 @@ from click.testing import CliRunner
 from flytekit.clis.sdk_in_container.pyflyte import main as pyflyte
 
 from flyte_backend.admin import DEFAULT_DOMAIN, DEFAULT_PROJECT
+from flyte_backend.executor import Outcome
 from test_command_driver import LP_NAME, START, drive, flyte, hours, runs_lasting  # noqa: F401
 
 ISO = lambda t: t.isoformat().replace("+00:00", "Z")  # noqa: E731
@@ -28,7 +29,13 @@ def status(flyte, name, *flags):
 
 def test_a_fail_fast_backfill_counts_its_never_run_instants_apart_and_lists_the_failure_first_with_its_cause(flyte):
     bad = hours(10)[4]
-    flyte.state.task_outcome = runs_lasting(rounds=1, failing={bad})
+    traceback = 'Traceback (most recent call last):\n  File "report.py", line 9, in build\nValueError: no rows on purpose'
+
+    def outcome(execution, node, inputs):
+        instant = inputs.literals["t"].scalar.primitive.datetime.ToDatetime().replace(tzinfo=dt.timezone.utc)
+        return Outcome.fail(traceback) if instant == bad else Outcome.succeed()
+
+    flyte.state.task_outcome = outcome
     flyte.state.start_propeller(interval=0.002)
     name = launch(flyte, 10)  # serial, fail fast: the fifth run fails, the five after it never start
     out = json.loads(status(flyte, name, "--output", "json").stdout)
@@ -38,7 +45,8 @@ def test_a_fail_fast_backfill_counts_its_never_run_instants_apart_and_lists_the_
     assert "10 instants: 4 succeeded, 1 failed, 5 not run" in " ".join(text.stdout.split())
     rows = [line.split("│")[1:-1] for line in text.stdout.splitlines() if line.startswith("│ 2024")]
     assert [r[0].strip() for r in rows] == [ISO(bad)] + [ISO(t) for t in hours(10) if t != bad]  # the failure first
-    assert rows[0][1].strip() == "FAILED" and rows[0][3].strip().endswith("on purpose")  # its cause, from FlyteAdmin
+    assert rows[0][1].strip() == "FAILED" and out["runs"][4]["cause"].endswith("ValueError: no rows on purpose")
+    assert "Traceback" not in out["runs"][4]["cause"] and "no rows" in rows[0][3]  # its cause: the exception line
     assert rows[0][2].strip() == out["runs"][4]["execution"]
     day = [line for line in text.stdout.splitlines() if line.startswith("2024-01-01 ")]
     assert day and day[0].split()[1:] == ["."] + ["S"] * 4 + ["F"] + ["N"] * 5 + ["."] * 13  # 01:00 .. 10:00 of Jan 1

@@ -116,8 +116,8 @@ def _bucket(status: str) -> str:
 
 
 def with_causes(remote: FlyteRemote, status: BackfillStatus, project: str, domain: str) -> BackfillStatus:
-    """The status with each failed run's cause, the first line of its error as FlyteAdmin recorded it (one list
-    call per 100 failed runs)."""
+    """The status with each failed run's cause: the last line of its error as FlyteAdmin recorded it (a traceback's
+    exception line), at most 300 characters; one list call per 100 failed runs."""
     failed = [r.execution for r in status.runs if r.execution and r.status in TERMINAL - {"SUCCEEDED"} and not r.cause]
     causes: Dict[str, str] = {}
     for i in range(0, len(failed), CAUSES_PER_CALL):
