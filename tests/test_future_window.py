@@ -40,4 +40,5 @@ def test_a_local_backfill_into_the_future_says_so_before_it_runs():
     local_flows.RAN.clear()
     result = invoke("--local", FLOWS, "nightly_lp", *window(1, 2))
     assert result.exit_code == 0 and "Note: 2 of the 3 instants are in the future" in result.stderr
+    assert result.stderr.index("Note: 2 of the 3") < result.stderr.index("backfill ")  # before the progress bar
     assert len(local_flows.RAN) == 3

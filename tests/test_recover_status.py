@@ -54,3 +54,26 @@ def test_status_of_a_recovered_backfill_shows_each_instant_with_the_run_that_ran
     }
     kept = [r for r in after["runs"] if r["execution"] in {b["execution"] for b in before["runs"]}]
     assert len(kept) == (10 if not options else 4)  # nodes: the 10 that had succeeded; pieces: the one whole piece
+
+
+@pytest.mark.parametrize("options", [{}, {"max_nodes": 4}], ids=["nodes", "pieces"])
+def test_status_of_a_backfill_recovered_twice_reads_each_run_where_it_ran(flyte, options):
+    """Recovered while the bug is still in (the failed runs fail again), then recovered again once it is fixed: the
+    runs that succeeded the first time are RECOVERED twice, and are read two executions back."""
+    calls, bad = [], days(2, 10)
+    flyte.state.task_outcome = day_outcomes(calls, bad)
+    top = backfill(flyte, 12, **options).execution.id.name
+    first = recover(flyte, top, "bf-recovered-1")
+    flyte.state.run_until_idle()
+    assert status(flyte, first)[0] == 1  # still failing
+    bad.clear()
+    second = recover(flyte, first, "bf-recovered-2")
+    flyte.state.run_until_idle()
+    code, after = status(flyte, second)
+    assert code == 0 and after["phase"] == "SUCCEEDED"
+    oracle = latest_run_by_instant(flyte)
+    assert {r["instant"]: (r["execution"], r["status"]) for r in after["runs"]} == {
+        t: (name, "SUCCEEDED") for t, (name, _) in oracle.items()
+    }
+    original_runs = {r["execution"] for r in status(flyte, top)[1]["runs"]}
+    assert any(r["execution"] in original_runs for r in after["runs"])  # two executions back

@@ -1,5 +1,6 @@
 """The time left a progress line shows: the runs left at the pace of the runs so far."""
 
+import json
 from datetime import timedelta
 
 from hypothesis import given, strategies as st
@@ -40,28 +41,36 @@ def test_local_runs_estimate_from_the_durations_of_the_runs_so_far(monkeypatch):
     assert all(abs(seconds - sum(durations[:done])) < 0.01 for done, _, seconds in seen)
 
 
-def test_wait_estimates_from_the_instants_ended_since_the_backfill_started(monkeypatch, admin_server):
+def test_wait_estimates_from_the_instants_ended_since_it_began_to_follow(monkeypatch, admin_server):
+    """Following a backfill that is under way: its pace is the instants ended since this command began to follow
+    over the time since, on this command's clock (FlyteAdmin's may differ)."""
     import datetime as dt
 
     from click.testing import CliRunner
     from flytekit.clis.sdk_in_container.pyflyte import main as pyflyte
+    from flytekit.configuration import ImageConfig, SerializationSettings
 
+    from flyte_backend.admin import DEFAULT_DOMAIN, DEFAULT_PROJECT, UNFINISHED_PHASES
     from flytekitplugins.backfill.command import cli
     from test_command_driver import LP_NAME, START, hourly, runs_lasting
-    from flytekit.configuration import ImageConfig, SerializationSettings
-    from flyte_backend.admin import DEFAULT_DOMAIN, DEFAULT_PROJECT
 
     settings = SerializationSettings(project=DEFAULT_PROJECT, domain=DEFAULT_DOMAIN, version="v1",
                                      image_config=ImageConfig.auto_default_image())  # fmt: skip
     admin_server.remote().register_launch_plan(hourly, version="v1", serialization_settings=settings)
     admin_server.state.task_outcome = runs_lasting(rounds=3)
+    window = ["--from-date", START.isoformat(), "--to-date", (START + dt.timedelta(hours=6)).isoformat()]
+    launched = CliRunner().invoke(pyflyte, ["backfill", LP_NAME, *window, "--output", "json"], env=admin_server.env())
+    name = json.loads(launched.stdout)["execution_name"]
+    ended = lambda: sum(e.phase not in UNFINISHED_PHASES for e in admin_server.state.executions_of(LP_NAME))  # noqa: E731
+    while ended() < 2:  # serial: two runs end before the command begins to follow
+        admin_server.state.run_round()
     admin_server.state.start_propeller(interval=0.002)
     seen = []
     monkeypatch.setattr(cli, "time_left", lambda done, total, seconds: seen.append((done, total, seconds)) or None)
-    window = ["--from-date", START.isoformat(), "--to-date", (START + dt.timedelta(hours=6)).isoformat()]
-    result = CliRunner().invoke(pyflyte, ["backfill", LP_NAME, *window, "--wait", "--poll-interval", "0.01"],
+    result = CliRunner().invoke(pyflyte, ["backfill", "--status", name, "--wait", "--poll-interval", "0.01"],
                                 env=admin_server.env())  # fmt: skip
     assert result.exit_code == 0, result.output
-    assert all(total == 6 for _, total, _ in seen) and seen[-1][0] == 6  # nothing had ended when it began to follow
-    assert [done for done, _, _ in seen] == sorted(done for done, _, _ in seen)  # the ended instants only grow
-    assert [s for _, _, s in seen] == sorted(s for _, _, s in seen) and 0 <= seen[0][2] < 60  # this command's clock
+    (total,) = {total for _, total, _ in seen}
+    assert seen[0][0] == 0 and total <= 4  # what had ended before is neither done nor left
+    assert seen[-1][0] == total and [d for d, _, _ in seen] == sorted(d for d, _, _ in seen)
+    assert [s for _, _, s in seen] == sorted(s for _, _, s in seen)  # time since it began to follow
