@@ -339,3 +339,46 @@ def test_the_command_rides_out_an_outage_while_it_drives(flyte):
     assert "Waiting: the Flyte backend" in result.stderr and "answered again" in result.stderr
     assert Counter(kickoff(r) for r in runs(flyte)) == Counter(hours(20))
     assert flyte.state.max_concurrent(LP_NAME, UNFINISHED_PHASES) <= 3
+
+
+def test_a_plan_too_long_to_carry_still_says_its_command_stopped(flyte, monkeypatch):
+    """Past the annotation's limit the first run carries only the plan's size: --status cannot list the instants never
+    launched, but still says the backfill STOPPED rather than SUCCEEDED."""
+    from flytekitplugins.backfill import launch_backfill
+    from flytekitplugins.backfill.backend import command_driver
+
+    monkeypatch.setattr(command_driver, "INSTANTS_ANNOTATION_LIMIT", 10)
+    flyte.state.task_outcome = runs_lasting(rounds=2)
+    flyte.state.start_propeller(interval=0.002)
+
+    def stop(status):
+        raise _CommandStopped()
+
+    with pytest.raises(_CommandStopped):
+        launch_backfill(flyte.remote(), LP_NAME, START, START + dt.timedelta(hours=12), on_update=stop, driver="command",
+                        parallel=True, max_parallelism=3, poll_interval=0.01)  # fmt: skip
+    assert not any("backfill-instants" in r.request.spec.annotations.values for r in runs(flyte))
+    name = runs(flyte)[0].name.rsplit("-", 1)[0]
+    _wait_for_runs_to_end(flyte)
+    result, ended = status_of(flyte, name)
+    assert ended["phase"] == "STOPPED" and len(ended["runs"]) == 3 and result.exit_code == 1
+
+
+def test_abort_leaves_alone_another_backfill_whose_names_begin_alike(flyte):
+    """A --retry-failed round of backfill N is the backfill N-retry1, its runs named N-retry1-<instant>: --abort N
+    terminates N's runs only."""
+    flyte.state.task_outcome = runs_lasting(rounds=10_000)  # never ends by itself
+    flyte.state.start_propeller(interval=0.005)
+    lp = flyte.remote().fetch_launch_plan(name=LP_NAME, version="v1")
+    from flytekit.models.common import Labels
+    from flytekit import Options
+
+    name = "bf0000000000000000ab"
+    for backfill in (name, f"{name}-retry1"):
+        flyte.remote().execute(lp, inputs={"t": START}, execution_name=f"{backfill}-20240101t000000z",
+                               options=Options(labels=Labels({"backfill": backfill})))  # fmt: skip
+    aborted = CliRunner().invoke(pyflyte, ["backfill", "--abort", name], env=flyte.env())
+    assert aborted.exit_code == 0 and "Aborted the 1 run of backfill" in aborted.stdout
+    phases = {r.name: r.phase for r in runs(flyte)}
+    assert phases[f"{name}-retry1-20240101t000000z"] in UNFINISHED_PHASES
+    assert phases[f"{name}-20240101t000000z"] not in (Phase.RUNNING, Phase.QUEUED)

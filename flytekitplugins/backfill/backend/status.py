@@ -75,7 +75,8 @@ class BackfillStatus:
 
     @property
     def all_succeeded(self) -> bool:
-        return all(r.status == "SUCCEEDED" for r in self.runs)
+        """Every instant succeeded (a STOPPED backfill has instants never launched, whether listed or not)."""
+        return self.phase != STOPPED and all(r.status == "SUCCEEDED" for r in self.runs)
 
     @property
     def failed(self) -> Tuple[InstantStatus, ...]:
