@@ -382,3 +382,17 @@ def test_abort_leaves_alone_another_backfill_whose_names_begin_alike(flyte):
     phases = {r.name: r.phase for r in runs(flyte)}
     assert phases[f"{name}-retry1-20240101t000000z"] in UNFINISHED_PHASES
     assert phases[f"{name}-20240101t000000z"] not in (Phase.RUNNING, Phase.QUEUED)
+
+
+def test_driving_rides_out_an_outage_longer_than_a_launch_step_would(flyte, backoff_clock):
+    """The command follows its runs with --wait's patience (minutes), not a launch step's 30 s: twelve unanswered
+    status reads in a row (over 3 minutes of waits on the backoff's clock) and it goes on."""
+    import grpc
+
+    flyte.state.task_outcome = runs_lasting(rounds=3)
+    flyte.state.start_propeller(interval=0.002)
+    flyte.state.fail("ListExecutions", grpc.StatusCode.UNAVAILABLE, times=12, after=3)
+    result = drive(flyte, 8, "--parallel", "--max-parallelism", "2", "--no-fail-fast")
+    assert result.exit_code == 0, result.output
+    assert sum(backoff_clock.waits) > 60 and len(backoff_clock.waits) == 12
+    assert Counter(kickoff(r) for r in runs(flyte)) == Counter(hours(8))
