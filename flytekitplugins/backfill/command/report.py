@@ -165,13 +165,13 @@ def print_results(console: Console, results: Sequence[RunResult], every_row: boo
     and error, then the counts; a long table shows its first and last 20 rows unless ``every_row``."""
     if results:
         console.print(terminal_calendar(((r.instant, r.status) for r in results), all_rows=every_row))
-    table = Table("instant (UTC)", "status", "duration", "attempts", "error")
+    table = Table("instant (UTC)", "status", "duration", "error")  # a run runs once locally, as on Flyte
     rows = [r for r in results if r.status == FAILED] + [r for r in results if r.status != FAILED]
     shown = []
     for r in rows:
         error = (r.cause or r.error or "").strip()
         error = error.splitlines()[0][:120] if error else ""
-        shown.append((iso_utc(r.instant), _styled(r.status), f"{r.seconds:.2f} s", str(r.attempts), escape(error)))
+        shown.append((iso_utc(r.instant), _styled(r.status), f"{r.seconds:.2f} s", escape(error)))
     _add_rows(table, shown, every_row, "instant")
     console.print(table)
     counts = {status: sum(r.status == status for r in results) for status in (SUCCEEDED, FAILED, NOT_RUN)}
