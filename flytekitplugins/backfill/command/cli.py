@@ -63,6 +63,8 @@ running the same command twice starts nothing new.
 
 Locally (--local): LAUNCHPLAN is a Python file and LAUNCHPLAN_VERSION the launch plan's name in it; every run executes
 in-process with flytekit's local executor.
+
+Coming back to a backfill: --status NAME [--wait] shows it, --abort NAME stops it, --list LAUNCHPLAN finds it.
 """
 
 
