@@ -406,3 +406,31 @@ def test_config_file_alone_points_config_auto_at_the_server(admin_server, tmp_pa
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "v1.16.0-fake-admin"
     assert admin_server.state.methods() == ["GetVersion"]
+
+
+def test_list_executions_by_name_or_unfinished_phase_finds_what_a_full_scan_finds(admin_server):
+    """ListExecutions answers a filter on names, or on unfinished phases, from the executions' keys and an index of
+    the unfinished ones: the same executions, in the same order, as a scan of them all (the oracle here)."""
+    register_daily(admin_server)
+    remote = admin_server.remote()
+    lp = remote.fetch_launch_plan(name=DAILY.name)
+    names = [f"run-{i}" for i in range(12)]
+    for name in names:
+        remote.execute(lp, inputs={"t": KICKOFF}, execution_name=name)
+    for name, phase in zip(names[:8], [Phase.SUCCEEDED, Phase.RUNNING, Phase.FAILED, Phase.ABORTING] * 2):  # 4 stay QUEUED
+        admin_server.state.set_execution_phase(name, phase)
+    remote.terminate(remote.fetch_execution(name="run-1"), cause="test")  # RUNNING -> ABORTED: leaves the index
+
+    def listed(*flt):
+        found, _ = remote.client.list_executions_paginated(DEFAULT_PROJECT, DEFAULT_DOMAIN, limit=100, filters=list(flt))
+        return [e.id.name for e in found]
+
+    every = admin_server.state.executions_of(DAILY.name)
+    unfinished = ["UNDEFINED", "QUEUED", "RUNNING", "SUCCEEDING", "FAILING", "ABORTING"]
+    assert listed(filters.ValueIn("phase", unfinished)) == [e.name for e in every if Phase.Name(e.phase) in unfinished]
+    assert listed(filters.ValueIn("phase", ["RUNNING"]), filters.Contains("name", ["run-1"])) == [
+        e.name for e in every if e.phase == Phase.RUNNING and "run-1" in e.name
+    ]
+    assert listed(filters.ValueIn("name", ["run-7", "run-2", "nope"])) == ["run-2", "run-7"]  # creation order
+    assert listed(filters.Equal("name", "run-3")) == ["run-3"]
+    assert listed(filters.ValueIn("phase", ["SUCCEEDED"])) == [e.name for e in every if e.phase == Phase.SUCCEEDED]
