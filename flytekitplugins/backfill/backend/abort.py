@@ -17,12 +17,11 @@ from dataclasses import dataclass
 from typing import List
 
 from flytekit.exceptions.user import FlyteEntityNotExistException
-from flytekit.models import filters
 from flytekit.models.core.identifier import WorkflowExecutionIdentifier
 from flytekit.remote import FlyteRemote
 
 from ..core.errors import BackfillBackendError
-from .history import TERMINAL, command_run, list_executions, phase_name
+from .history import TERMINAL, command_runs, phase_name
 from .retries import with_backoff
 from .status import not_a_backfill
 
@@ -51,8 +50,7 @@ def abort_backfill(remote: FlyteRemote, name: str, project: str, domain: str) ->
 
 
 def _abort_runs(remote: FlyteRemote, name: str, project: str, domain: str, cause: str) -> Aborted:
-    runs = [run for run in list_executions(remote, project, domain, filters.Contains("name", [f"{name}-"]))
-            if (command_run(run) or ("",))[0] == name]  # fmt: skip
+    runs = command_runs(remote, name, project, domain)
     if not runs:
         raise not_a_backfill(remote, name, project, domain)
     in_flight = [run.id for run in runs if phase_name(run.closure.phase) not in TERMINAL]

@@ -133,6 +133,13 @@ def command_run(run: Execution) -> Optional[Tuple[str, datetime]]:
     return (labels[BACKFILL_LABEL], instant) if BACKFILL_LABEL in labels and instant is not None else None
 
 
+def command_runs(remote: FlyteRemote, name: str, project: str, domain: str) -> List[Execution]:
+    """The runs the ``--driver command`` backfill ``name`` launched: named ``<name>-<instant>`` and labelled
+    ``backfill=<name>`` (so not those of ``<name>-retry1``, whose names begin alike)."""
+    named = list_executions(remote, project, domain, filters.Contains("name", [f"{name}-"]))
+    return [run for run in named if (command_run(run) or ("",))[0] == name]
+
+
 def _attribute(run: Execution, reader: BackfillReader) -> Optional[Tuple[datetime, str]]:
     """(instant, source) of one run, or None for a run started by hand."""
     metadata = run.spec.metadata

@@ -14,7 +14,9 @@ from flytekit.models.core.identifier import WorkflowExecutionIdentifier
 from flytekit.remote import FlyteRemote
 
 from ..core.errors import UnknownBackfillError
-from .history import TERMINAL, backfill_template, command_run, list_executions, phase_name, target_of_backfill
+from .history import (
+    TERMINAL, backfill_template, command_run, command_runs, list_executions, phase_name, target_of_backfill,
+)
 from ..core.reprocess import PastRun
 from .retries import FOLLOW, patience, with_backoff
 from ..core.times import iso_utc
@@ -186,8 +188,7 @@ def not_a_backfill(remote: FlyteRemote, name: str, project: str, domain: str) ->
 def command_driven_status(remote: FlyteRemote, name: str, project: str, domain: str) -> Optional[BackfillStatus]:
     """The status of a ``--driver command`` backfill named ``name``, from its runs (labelled ``backfill=<name>``,
     named ``<name>-<instant>``); None if it has none."""
-    runs = list_executions(remote, project, domain, filters.Contains("name", [f"{name}-"]))
-    return driven_status_of(name, [run for run in runs if (command_run(run) or ("",))[0] == name])
+    return driven_status_of(name, command_runs(remote, name, project, domain))
 
 
 def driven_status_of(name: str, launched: Sequence[Any]) -> Optional[BackfillStatus]:
