@@ -170,9 +170,9 @@ def backfill_status(
     if launch_plan_name is None:
         raise UnknownBackfillError(f"execution {execution_name!r} is not a backfill made by flytekitplugins-backfill")
     phase = phase_name(execution.closure.phase)
-    found = cache.tree_reader(remote).statuses(execution.id.to_flyte_idl(), template, ended=phase in TERMINAL)
-    runs = tuple(InstantStatus(instant, status, run) for instant, status, run in found)
-    return BackfillStatus(execution_name, phase, launch_plan_name, runs, tuple(cache.tree_reader(remote).group_sizes))
+    groups = cache.tree_reader(remote).statuses(execution.id.to_flyte_idl(), template, ended=phase in TERMINAL)
+    runs = tuple(InstantStatus(instant, status, run) for group in groups for instant, status, run in group)
+    return BackfillStatus(execution_name, phase, launch_plan_name, runs, tuple(len(group) for group in groups))
 
 
 def not_a_backfill(remote: FlyteRemote, name: str, project: str, domain: str) -> UnknownBackfillError:

@@ -50,23 +50,19 @@ class TreeReader:
         self._ended_nodes: Dict[str, Dict[str, Any]] = {}  # the node executions of an execution recovered from
 
     def statuses(self, execution_id: identifier_pb2.WorkflowExecutionIdentifier, template: workflow_pb2.WorkflowTemplate,
-                 ended: bool) -> List[tuple]:  # fmt: skip
-        """(instant, status, run name) for every instant of the backfill, in run order. ``group_sizes`` then holds how
-        many of them each node of the backfill's own workflow runs, in the same order."""
+                 ended: bool) -> List[List[tuple]]:  # fmt: skip
+        """(instant, status, run name) for every instant of the backfill, in run order, grouped by the node of the
+        backfill's own workflow that runs them (one run, or a piece's runs)."""
         nodes = self.node_executions(execution_id)
-        found: List[tuple] = []
-        self.group_sizes: List[int] = []
+        groups: List[List[tuple]] = []
         for node in template.nodes:
             execution = self._where_it_ran(nodes.get(node.id))
             instant = instant_of_node_id(node.id)
-            before = len(found)
             if instant is not None:
-                found.append(_run(instant, execution, ended))
+                groups.append([_run(instant, execution, ended)])
             elif _PIECE_NODE.match(node.id):
-                found += self._piece(execution, self._slices_of(node), ended)
-            if len(found) > before:
-                self.group_sizes.append(len(found) - before)
-        return found
+                groups.append(self._piece(execution, self._slices_of(node), ended))
+        return [group for group in groups if group]
 
     def instants(self, template: workflow_pb2.WorkflowTemplate) -> List[datetime]:
         """Every instant a node- or pieces-shape backfill workflow runs, in run order."""
