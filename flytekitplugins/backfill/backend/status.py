@@ -25,6 +25,7 @@ from ..core.node_ids import INSTANTS_ANNOTATION, RUNS_ANNOTATION
 from ..core.progressions import decode
 
 CAUSES_PER_CALL = 100
+FAILED_PHASES = frozenset({"FAILED", "TIMED_OUT"})  # ended without outputs, with a cause to read
 STOPPED = "STOPPED"  # a command-driven backfill whose command stopped before launching every run
 
 
@@ -107,7 +108,7 @@ class BackfillStatus:
 def _bucket(status: str) -> str:
     if status in ("SUCCEEDED", "RECOVERED"):
         return "succeeded"
-    if status in ("FAILED", "TIMED_OUT"):
+    if status in FAILED_PHASES:
         return "failed"
     if status == "ABORTED":
         return "aborted"

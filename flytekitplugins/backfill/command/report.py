@@ -12,7 +12,7 @@ from rich.table import Column, Table
 
 from ..core.json_values import json_value
 from ..flyte.local import FAILED, NOT_RUN, SUCCEEDED, RunResult
-from ..backend.status import STOPPED, BackfillStatus
+from ..backend.status import FAILED_PHASES, STOPPED, BackfillStatus
 from ..core.plan import BackfillPlan
 from ..core.times import iso_utc
 from .calendar import terminal_calendar
@@ -140,9 +140,6 @@ def print_status(console: Console, status: BackfillStatus, only_failed: bool, ev
         shown = [(iso_utc(r.instant), _styled(r.status), r.execution or "", escape(r.cause or "")) for r in rows]
         _add_rows(table, shown, every_row, "instant")
         console.print(table)
-
-
-FAILED_PHASES = ("FAILED", "TIMED_OUT")  # the runs that ended with a cause to read: listed first
 
 
 def counts_line(counts: Dict[str, int]) -> str:
