@@ -56,8 +56,7 @@ def list_backfills(remote: FlyteRemote, launch_plan: str, project: str, domain: 
         status = driven_status_of(name, launched_runs)
         if status is not None:
             found.append(ListedBackfill(COMMAND, status, status.started_at))
-    epoch = datetime.min.replace(tzinfo=None)
-    return sorted(found, key=lambda b: b.started_at.replace(tzinfo=None) if b.started_at else epoch, reverse=True)
+    return sorted(found, key=lambda b: b.started_at.replace(tzinfo=None) if b.started_at else datetime.min, reverse=True)
 
 
 def _started(execution: Any) -> Optional[datetime]:

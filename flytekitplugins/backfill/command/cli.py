@@ -348,7 +348,7 @@ def _abort(ctx: click.Context, own: CommandOptions, name: str) -> int:
     """--abort NAME: terminate the backfill; say what was stopped and how to see it."""
     remote = _remote(ctx, own.project, own.domain)
     aborted = abort_backfill(remote, name, own.project, own.domain)
-    status = shlex.join(["pyflyte", "backfill", "-p", own.project, "-d", own.domain, "--status", name, "--wait"])
+    status = _status_command(own.project, own.domain, name)
     if own.output == "json":
         click.echo(json.dumps(dataclasses.asdict(aborted), indent=2))
     elif not aborted.terminated:
@@ -640,9 +640,8 @@ def _drive_from_here(
 
 def _follow_and_stop(own: CommandOptions, name: str) -> str:
     """The commands that follow and stop the backfill ``name``, as a launch prints them."""
-    where = ["pyflyte", "backfill", "-p", own.project, "-d", own.domain]
-    return (f"Follow it: {shlex.join([*where, '--status', name, '--wait'])}\n"
-            f"Stop it:   {shlex.join([*where, '--abort', name])}")
+    stop = shlex.join(["pyflyte", "backfill", "-p", own.project, "-d", own.domain, "--abort", name])
+    return f"Follow it: {_status_command(own.project, own.domain, name)}\nStop it:   {stop}"
 
 
 def _what_recover_does(instants: int, succeeded: int, retry: Optional[str]) -> str:
