@@ -53,6 +53,7 @@ LP = LaunchPlan.get_or_create(in_flight_wf, name=LP_NAME, schedule=CronSchedule(
 # (label, runs, flags, K asked or None)
 CASES: List[Tuple[str, int, Tuple[str, ...], Optional[int]]] = [
     ("80 runs, continue, node shape", 80, ("--no-fail-fast",), 4),
+    ("250 runs, fail-fast, pieces", 250, (), 3),
     ("250 runs, fail-fast, pieces", 250, (), 10),
     ("250 runs, continue, pieces", 250, ("--no-fail-fast",), 3),
     ("250 runs, continue, pieces", 250, ("--no-fail-fast",), 4),
