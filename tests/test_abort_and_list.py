@@ -10,7 +10,9 @@ import pytest
 from click.testing import CliRunner
 from flytekit.clis.sdk_in_container.pyflyte import main as pyflyte
 
-from flyte_backend.admin import UNFINISHED_PHASES, Phase
+from flytekitplugins.backfill import list_backfills
+
+from flyte_backend.admin import DEFAULT_DOMAIN, DEFAULT_PROJECT, UNFINISHED_PHASES, Phase
 from test_command_driver import LP_NAME, START, flyte, hours, runs, runs_lasting  # noqa: F401
 from test_signals import start, wait_for
 
@@ -106,6 +108,32 @@ def test_list_shows_a_launch_plans_backfills_of_both_drivers_and_nothing_else(fl
         assert f"{b['phase']}  --driver {b['driver']}" in lines[at]
         assert lines[at + 1].startswith(f"  {b['runs']} runs, {b['first']} .. {b['last']}: ")
     assert [line.split()[0] for line in lines if line.startswith("bf")] == [b["name"] for b in listed]
+
+
+def test_list_limit_shows_the_latest_backfills_and_reads_only_their_trees(flyte):
+    flyte.state.task_outcome = runs_lasting(rounds=1)
+    flyte.state.start_propeller(interval=0.002)
+    follow = ["--wait", "--poll-interval", "0.01", "--output", "json"]
+    oldest = pyflyte_backfill(flyte, LP_NAME, *WINDOW(3), "--no-fail-fast", *follow)
+    driven = pyflyte_backfill(flyte, LP_NAME, *WINDOW(2), "--driver", "command", *follow)
+    latest = pyflyte_backfill(flyte, LP_NAME, *WINDOW(4), "--no-fail-fast", *follow)
+    names = [json.loads(r.stdout)["execution_name"] for r in (latest, driven, oldest)]  # the latest started first
+    every = pyflyte_backfill(flyte, "--list", LP_NAME, "--limit", "0", "--output", "json")
+    assert [b["name"] for b in json.loads(every.stdout)] == names and "--limit" not in every.stderr
+    read_before = len(flyte.state.requests("GetExecution"))
+    two = pyflyte_backfill(flyte, "--list", LP_NAME, "--limit", "2", "--output", "json")
+    assert [b["name"] for b in json.loads(two.stdout)] == names[:2]
+    assert "The latest 2 of 3 backfills: --limit 3 (or 0) lists them all." in two.stderr
+    read = [r.id.name for r in flyte.state.requests("GetExecution")[read_before:]]
+    assert names[0] in read and names[2] not in read  # the oldest tree, left out, is not read
+    text = pyflyte_backfill(flyte, "--list", LP_NAME, "--limit", "1")
+    assert [line.split()[0] for line in text.stdout.splitlines() if line.startswith("bf")] == names[:1]
+    assert "The latest 1 of 3 backfills" in text.stdout and all(len(line) <= 80 for line in text.stdout.splitlines())
+    assert [b["name"] for b in json.loads(pyflyte_backfill(flyte, "--list", LP_NAME, "--output", "json").stdout)] == names
+    from_python = list_backfills(flyte.remote(), LP_NAME, DEFAULT_PROJECT, DEFAULT_DOMAIN, limit=2)
+    assert [b.status.execution_name for b in from_python] == names[:2]
+    refused = pyflyte_backfill(flyte, "--status", names[0], "--limit", "2")
+    assert refused.exit_code == 2 and "--limit counts the backfills --list shows: add --list" in refused.stderr
 
 
 def test_status_given_a_launch_plans_name_points_to_list(flyte):

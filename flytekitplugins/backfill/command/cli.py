@@ -28,7 +28,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from ..backend.abort import abort_backfill
 from ..backend.command_driver import drive
-from ..backend.listing import list_backfills
+from ..backend.listing import DEFAULT_LIMIT, found_backfills, latest
 from ..backend.remote import fetch_launch_plan, launch_backfill
 from ..backend.retries import RESUME, Outage, first_contact, reporting, without_channel_retries
 from ..backend.status import BackfillStatus, StatusCache, as_past_runs, backfill_status, follow, merged, with_causes
@@ -278,6 +278,8 @@ def _run(ctx: click.Context, call: Call) -> int:
     own = call.own
     if own.status + own.abort + own.list_backfills > 1:
         raise BackfillUsageError("--status, --abort and --list each name one thing: give one of them")
+    if own.limit is not None and not own.list_backfills:
+        raise BackfillUsageError("--limit counts the backfills --list shows: add --list LAUNCHPLAN, or drop --limit")
     follows = own.status or own.wait or own.local or call.request_options["driver"] == COMMAND
     if own.html and (own.dry_run or not follows):
         raise BackfillUsageError("--html writes the report of a backfill's runs, which this command does not follow: "
@@ -363,19 +365,25 @@ def _abort(ctx: click.Context, own: CommandOptions, name: str) -> int:
 
 
 def _list(ctx: click.Context, own: CommandOptions, launch_plan: str) -> int:
-    """--list LAUNCHPLAN: the launch plan's backfills, the latest first."""
+    """--list LAUNCHPLAN: the launch plan's latest backfills (--limit), the latest first."""
     remote = _remote(ctx, own.project, own.domain)
-    found = list_backfills(remote, launch_plan, own.project, own.domain)
+    everything = found_backfills(remote, launch_plan, own.project, own.domain)
+    found, total = latest(everything, DEFAULT_LIMIT if own.limit is None else own.limit), len(everything)
+    more = f"The latest {len(found)} of {total} backfills: --limit {total} (or 0) lists them all." if len(found) < total else ""
     if own.output == "json":
         click.echo(json.dumps([{"name": b.status.execution_name, "driver": b.driver, "phase": b.status.phase,
                                 "started_at": iso_utc(b.started_at) if b.started_at else None,
                                 "first": iso_utc(b.first) if b.first else None, "last": iso_utc(b.last) if b.last else None,
                                 "runs": len(b.status.runs), "counts": b.status.counts()} for b in found], indent=2))  # fmt: skip
+        if more:
+            click.echo(more, err=True)  # not in the JSON, which stays a list
         return 0
     if not found:
         click.echo(f"No backfills of {launch_plan} in {own.project}/{own.domain}.")
         return 0
     print_backfills(Console(), found)
+    if more:
+        click.echo(more)
     click.echo(f"See one with: pyflyte backfill -p {own.project} -d {own.domain} --status NAME")
     return 0
 

@@ -79,6 +79,10 @@ class CommandOptions:
         help="List a launch plan's backfills, the latest first (name, window, runs, state, started, counts): "
         "LAUNCHPLAN is then the launch plan's name.",
     )  # fmt: skip
+    limit: Optional[int] = option(
+        None, flag="--limit", panel=BACKEND, kind=INT, minimum=0, metavar="INTEGER",
+        help="With --list: show the latest INTEGER backfills, and read only those (0: all of them). [default: 20]",
+    )  # fmt: skip
     wait: bool = option(
         False, flag="--wait", panel=BACKEND, kind=FLAG,
         help="Follow the backfill to the end with a progress bar, then list failed instants and the command that "
