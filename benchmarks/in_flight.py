@@ -31,6 +31,8 @@ from flytekit import CronSchedule, LaunchPlan, task, workflow
 from flytekit.clis.sdk_in_container.pyflyte import main as pyflyte
 from flytekit.configuration import ImageConfig, SerializationSettings
 
+from flytekitplugins.backfill.core.request import DRIVERS
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from flyte_backend.admin import DEFAULT_DOMAIN, DEFAULT_PROJECT, running_admin_server  # noqa: E402
@@ -119,7 +121,7 @@ def measure(runs: int, flags: Sequence[str], run_rounds: int, builtin: bool = Fa
 
 
 def rows(run_rounds: int, big: Optional[int], only_big: bool = False, big_ks: Sequence[int] = (3, 10, 25),
-         drivers: Sequence[str] = ("flyte", "command"), round_seconds: float = ROUND_SECONDS) -> List[Tuple[str, ...]]:  # fmt: skip
+         drivers: Sequence[str] = DRIVERS, round_seconds: float = ROUND_SECONDS) -> List[Tuple[str, ...]]:  # fmt: skip
     cases = [] if only_big else list(CASES)
     if big:
         cases += [(f"{big:,} runs, {p}", big, flags, k) for k in big_ks
@@ -145,14 +147,15 @@ def main(argv: Optional[List[str]] = None) -> None:
     parser.add_argument("--big", type=int, default=0, help="also K = 3, 10, 25 at this many runs (e.g. 10000)")
     parser.add_argument("--only-big", action="store_true", help="measure only the --big rows")
     parser.add_argument("--big-k", type=int, action="append", help="K of the --big rows (repeatable; default 3, 10, 25)")
-    parser.add_argument("--driver", action="append", choices=("flyte", "command"), help="measure only this driver")
+    parser.add_argument("--driver", action="append", choices=DRIVERS, help="measure only this driver")
     parser.add_argument("--round-seconds", type=float, default=ROUND_SECONDS,
                         help="seconds between propeller rounds; --driver flyte's figures do not depend on it (its command"
                              " exits after the launch), --driver command's do (it polls every 5 ms)")  # fmt: skip
     args = parser.parse_args(argv)
     header = ("backfill (hourly runs, parallel)", "driver", "K asked", "max_in_flight", "peak", "mean", "mean / K",
               "mean / max_in_flight")  # fmt: skip
-    table = [header, *rows(args.run_rounds, args.big or None, args.only_big, args.big_k or (3, 10, 25), args.driver or ("flyte", "command"), args.round_seconds)]
+    table = [header, *rows(args.run_rounds, args.big or None, args.only_big, args.big_k or (3, 10, 25),
+                           args.driver or DRIVERS, args.round_seconds)]  # fmt: skip
     widths = [max(len(r[i]) for r in table) for i in range(len(header))]
     for index, row in enumerate(table):
         print("| " + " | ".join(cell.ljust(w) for cell, w in zip(row, widths)) + " |")

@@ -73,7 +73,7 @@ class Driven:
 
     def _row(self, instant: datetime, phase: str) -> InstantStatus:
         """The instant's row, made again only when its phase has changed: the status is read after every poll, and
-        making all 10,000 rows of a two-year hourly backfill each time (names formatted) took 40 ms a poll."""
+        making all 10,000 rows of a 10,000-run backfill each time (names formatted) took 37 ms a poll."""
         row = self._rows.get(instant)
         if row is None or row.status != phase:
             name = run_name(self.name, instant) if instant in self.phases else None
